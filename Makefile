@@ -1,0 +1,39 @@
+# Two commands on a fresh machine (Python 3.11, pip, node/npm):
+#   make demo   install everything, run the whole pipeline on the bundled data, build dashboards
+#   make test   install everything, lint, run the test suite
+# uv is bootstrapped into .tools/ with pip, then installs the locked stack (uv.lock).
+
+UV_VERSION := 0.13.9
+PYTHON ?= python3
+UV := .tools/bin/uv
+
+.PHONY: install demo run dashboards test lint ui clean
+
+$(UV):
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+install: $(UV)
+	$(UV) sync --frozen
+
+run: install
+	$(UV) run civic run
+
+dashboards: install
+	$(UV) run civic dashboards build
+
+demo: run dashboards
+	@echo "Open the dashboards with: $(UV) run civic dashboards serve"
+
+lint: install
+	$(UV) run ruff check pipelines tests
+	$(UV) run ruff format --check pipelines tests
+
+test: lint
+	$(UV) run pytest
+
+ui: install
+	$(UV) run civic ui
+
+clean:
+	rm -rf warehouse dbt_project/target dbt_project/logs dashboards/build

@@ -1,0 +1,1 @@
+"""Civic indicators warehouse: Dagster code location and the `civic` CLI."""

@@ -1,0 +1,68 @@
+"""Raw assets: one per (city, dataset) in the catalogs, loading the data into `raw.<table>`."""
+
+from __future__ import annotations
+
+from dagster import AssetKey, AssetsDefinition, MaterializeResult, MetadataValue, asset
+from dagster_duckdb import DuckDBResource
+
+from pipelines.catalog import CityCatalog, Dataset, city_catalogs
+from pipelines.connectors import FileConnector
+from pipelines.loading import RAW_SCHEMA, load_raw_table
+from pipelines.settings import SOURCES_DIR
+
+
+def raw_asset_key(dataset: Dataset) -> AssetKey:
+    # Matches dagster-dbt's key for the dbt source `raw.<table>`, which wires the lineage.
+    return AssetKey([RAW_SCHEMA, dataset.raw_table])
+
+
+def bundled_connector(dataset: Dataset) -> FileConnector:
+    return FileConnector(SOURCES_DIR, dataset.bundled.path, dataset.bundled.format)
+
+
+def portal_url(dataset: Dataset) -> str:
+    portal = dataset.portal
+    if portal.kind == "socrata" and portal.dataset_id:
+        return f"{portal.base_url}/d/{portal.dataset_id}"
+    return portal.base_url
+
+
+def build_raw_asset(catalog: CityCatalog, name: str, dataset: Dataset) -> AssetsDefinition:
+    @asset(
+        key=raw_asset_key(dataset),
+        group_name=f"raw_{catalog.city}",
+        description=f"{catalog.name}: {dataset.title}. {dataset.description}",
+        kinds={"duckdb", dataset.bundled.format},
+        tags={"city": catalog.city, "domain": dataset.domain},
+        metadata={
+            "city": catalog.city,
+            "dataset": name,
+            "portal": MetadataValue.url(portal_url(dataset)),
+            "license": dataset.license,
+            "provenance": dataset.provenance,
+        },
+    )
+    def load(context, warehouse: DuckDBResource) -> MaterializeResult:
+        connector = bundled_connector(dataset)
+        with warehouse.get_connection() as con:
+            result = load_raw_table(con, dataset.raw_table, connector.batches(), context.run_id)
+        context.log.info(f"raw.{result.table}: loaded {result.rows:,} rows")
+        return MaterializeResult(
+            metadata={
+                "dagster/row_count": result.rows,
+                "source": connector.source_uri(),
+                "load_id": result.load_id,
+                "loaded_at": MetadataValue.timestamp(result.loaded_at),
+                "columns": len(result.columns),
+            }
+        )
+
+    return load
+
+
+def raw_assets() -> list[AssetsDefinition]:
+    return [
+        build_raw_asset(catalog, name, dataset)
+        for catalog in city_catalogs()
+        for name, dataset in catalog.datasets.items()
+    ]

@@ -1,0 +1,48 @@
+"""The dbt project as Dagster assets: staging, intermediate and mart models and their tests."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from dagster import AssetExecutionContext
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+
+from pipelines.settings import DBT_PROJECT_DIR
+
+dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+
+WATCHED = ("dbt_project.yml", "profiles.yml", "models", "seeds", "macros", "tests")
+
+
+def manifest_is_stale(project: DbtProject) -> bool:
+    """True when manifest.json is missing or older than any file of the dbt project."""
+    if not project.manifest_path.exists():
+        return True
+    built = project.manifest_path.stat().st_mtime
+    for name in WATCHED:
+        path = project.project_dir / name
+        files = [path] if path.is_file() else path.rglob("*") if path.exists() else []
+        if any(f.stat().st_mtime > built for f in files):
+            return True
+    return False
+
+
+# @dbt_assets reads manifest.json at import time; a fresh clone has none, so parse here.
+if manifest_is_stale(dbt_project):
+    dbt_project.preparer.prepare(dbt_project)
+
+
+class CivicDbtTranslator(DagsterDbtTranslator):
+    """Groups dbt models by layer folder (staging, intermediate, marts)."""
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        fqn = dbt_resource_props.get("fqn", [])
+        if dbt_resource_props.get("resource_type") == "seed":
+            return "seeds"
+        return fqn[1] if len(fqn) > 2 else super().get_group_name(dbt_resource_props)
+
+
+@dbt_assets(manifest=dbt_project.manifest_path, dagster_dbt_translator=CivicDbtTranslator())
+def civic_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource):
+    yield from dbt.cli(["build"], context=context).stream()

@@ -1,0 +1,111 @@
+"""`civic`: the analysts' command line. A thin face over the Dagster definitions.
+
+    civic run                 load the bundled data, build every model and test, export marts
+    civic ui                  start the Dagster UI on 127.0.0.1
+    civic dashboards build    build the Evidence site from the Parquet exports
+    civic dashboards serve    serve the built site on 127.0.0.1
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+
+from pipelines.settings import PROJECT_ROOT, paths
+
+
+def use_dagster_home() -> None:
+    """Keep Dagster's run history beside the warehouse unless the user chose a DAGSTER_HOME."""
+    home = paths().dagster_home
+    home.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("DAGSTER_HOME", str(home))
+
+
+def run(args: argparse.Namespace) -> int:
+    use_dagster_home()
+    from dagster import DagsterInstance
+
+    from pipelines.definitions import defs, everything_job
+    from pipelines.progress import progress_run_config
+    from pipelines.summary import summarize
+
+    started = time.monotonic()
+    job = defs.resolve_job_def(everything_job.name)
+    total = len(list(job.asset_layer.executable_asset_keys))
+    print(f"civic run: {total} assets into {paths().warehouse}", flush=True)
+    with DagsterInstance.get() as instance:
+        result = job.execute_in_process(
+            instance=instance,
+            raise_on_error=False,
+            run_config=progress_run_config(args.verbose, total),
+        )
+    elapsed = time.monotonic() - started
+    if not result.success:
+        failed = [event.step_key for event in result.get_step_failure_events()]
+        print(
+            f"civic run FAILED after {elapsed:.0f} s in: {', '.join(failed) or 'run setup'}. "
+            f"Details: `civic ui` (run {result.run_id}), or re-run with --verbose.",
+            file=sys.stderr,
+        )
+        return 1
+    print(f"civic run finished in {elapsed:.0f} s (run {result.run_id}).")
+    for line in summarize(paths().warehouse).lines():
+        print(line)
+    print(f"Parquet exports: {paths().exports}")
+    return 0
+
+
+def ui(args: argparse.Namespace) -> int:
+    use_dagster_home()
+    command = [
+        sys.executable, "-m", "dagster", "dev", "-m", "pipelines.definitions",
+        "--host", "127.0.0.1", "--port", str(args.port),
+    ]
+    print(f"Dagster UI on http://127.0.0.1:{args.port} (Ctrl-C to stop)", flush=True)
+    try:
+        return subprocess.call(command, cwd=PROJECT_ROOT)
+    except KeyboardInterrupt:
+        return 0
+
+
+def dashboards(args: argparse.Namespace) -> int:
+    from pipelines import dashboards as site
+
+    if args.action == "build":
+        build_dir = site.build_site(paths().exports)
+        print(f"Dashboards built in {build_dir}. Open them with `civic dashboards serve`.")
+        return 0
+    site.serve_site(port=args.port)
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="civic", description=__doc__.split("\n")[0])
+    commands = root.add_subparsers(dest="command", required=True)
+
+    run_cmd = commands.add_parser("run", help="materialize everything on the bundled data")
+    run_cmd.add_argument("-v", "--verbose", action="store_true", help="show Dagster's full log")
+    run_cmd.set_defaults(handler=run)
+
+    ui_cmd = commands.add_parser("ui", help="start the Dagster UI on 127.0.0.1")
+    ui_cmd.add_argument("--port", type=int, default=3000)
+    ui_cmd.set_defaults(handler=ui)
+
+    dash = commands.add_parser("dashboards", help="build or serve the Evidence dashboards")
+    dash.add_argument("action", choices=["build", "serve"])
+    dash.add_argument("--port", type=int, default=4000)
+    dash.set_defaults(handler=dashboards)
+    return root
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    return args.handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

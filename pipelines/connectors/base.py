@@ -1,0 +1,27 @@
+"""The interface every connector implements."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Protocol
+
+import pyarrow as pa
+
+
+class ConnectorError(RuntimeError):
+    """A dataset could not be read; the message names the dataset and source and what to do."""
+
+
+class Connector(Protocol):
+    """Reads one dataset from one place.
+
+    `batches()` yields record batches with the published column names, every value as text
+    (raw data stays as published; dbt staging models type it). Connectors must stream: a
+    dataset larger than memory must never be held whole.
+    """
+
+    def source_uri(self) -> str:
+        """Where the data come from, for lineage metadata (never containing credentials)."""
+        ...
+
+    def batches(self) -> Iterator[pa.RecordBatch]: ...

@@ -1,0 +1,33 @@
+"""The Dagster code location: `dagster dev -m pipelines.definitions` or `civic ui`."""
+
+from __future__ import annotations
+
+from dagster import (
+    AssetSelection,
+    Definitions,
+    colored_console_logger,
+    define_asset_job,
+    in_process_executor,
+)
+
+from pipelines.assets.exports import marts_parquet
+from pipelines.assets.raw import raw_assets
+from pipelines.assets.transform import civic_dbt_models
+from pipelines.progress import progress_logger
+from pipelines.resources import dbt_resource, warehouse_resource
+
+# Everything: raw loads, dbt models and tests, Parquet exports.
+everything_job = define_asset_job(
+    "civic_everything",
+    selection=AssetSelection.all(),
+    description="Load every dataset, build every dbt model and test, export the marts.",
+)
+
+defs = Definitions(
+    assets=[*raw_assets(), civic_dbt_models, marts_parquet],
+    jobs=[everything_job],
+    resources={"warehouse": warehouse_resource(), "dbt": dbt_resource()},
+    loggers={"console": colored_console_logger, "progress": progress_logger},
+    # DuckDB allows one writing process per file: run steps one after another in one process.
+    executor=in_process_executor,
+)

@@ -1,0 +1,24 @@
+"""Dagster resources shared by the assets: the warehouse connection and the dbt CLI."""
+
+from __future__ import annotations
+
+import os
+
+from dagster_dbt import DbtCliResource
+from dagster_duckdb import DuckDBResource
+
+from pipelines.assets.transform import dbt_project
+from pipelines.settings import paths
+
+
+def warehouse_resource() -> DuckDBResource:
+    """A short-lived connection per use, so no process holds the file between steps."""
+    warehouse = paths().warehouse
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    # dbt runs in a subprocess and finds the same file through this variable (profiles.yml).
+    os.environ["CIVIC_WAREHOUSE"] = str(warehouse)
+    return DuckDBResource(database=str(warehouse))
+
+
+def dbt_resource() -> DbtCliResource:
+    return DbtCliResource(project_dir=dbt_project)
