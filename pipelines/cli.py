@@ -1,9 +1,9 @@
 """`civic`: the analysts' command line. A thin face over the Dagster definitions.
 
-    civic run                 load the bundled data, build every model and test, export marts
-    civic ui                  start the Dagster UI on 127.0.0.1
-    civic dashboards build    build the Evidence site from the Parquet exports
-    civic dashboards serve    serve the built site on 127.0.0.1
+civic run                 load the bundled data, build every model and test, export marts
+civic ui                  start the Dagster UI on 127.0.0.1
+civic dashboards build    build the Evidence site from the Parquet exports
+civic dashboards serve    serve the built site on 127.0.0.1
 """
 
 from __future__ import annotations
@@ -62,8 +62,16 @@ def run(args: argparse.Namespace) -> int:
 def ui(args: argparse.Namespace) -> int:
     use_dagster_home()
     command = [
-        sys.executable, "-m", "dagster", "dev", "-m", "pipelines.definitions",
-        "--host", "127.0.0.1", "--port", str(args.port),
+        sys.executable,
+        "-m",
+        "dagster",
+        "dev",
+        "-m",
+        "pipelines.definitions",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(args.port),
     ]
     print(f"Dagster UI on http://127.0.0.1:{args.port} (Ctrl-C to stop)", flush=True)
     try:

@@ -47,9 +47,7 @@ def column_name(published: str) -> str:
 
 
 def renamed_schema(schema: pa.Schema, table: str) -> pa.Schema:
-    names = [
-        name if name in METADATA_COLUMNS else column_name(name) for name in schema.names
-    ]
+    names = [name if name in METADATA_COLUMNS else column_name(name) for name in schema.names]
     if "" in names:
         raise LoadError(f"raw.{table}: a column has no usable name ({schema.names!r})")
     duplicates = sorted({name for name in names if names.count(name) > 1})
@@ -79,25 +77,43 @@ def load_raw_table(
         raise LoadError(f"raw.{table}: the source returned no rows; previous data kept")
     schema = renamed_schema(first.schema, table)
 
+    source_errors: list[BaseException] = []
+
     def renamed() -> Iterable[pa.RecordBatch]:
-        for batch in itertools.chain([first], iterator):
-            if batch.schema.names != first.schema.names:
-                raise LoadError(
-                    f"raw.{table}: columns changed between batches "
-                    f"({first.schema.names} -> {batch.schema.names})"
-                )
-            yield pa.RecordBatch.from_arrays(batch.columns, schema=schema)
+        try:
+            for batch in itertools.chain([first], iterator):
+                if batch.schema.names != first.schema.names:
+                    raise LoadError(
+                        f"raw.{table}: columns changed between batches "
+                        f"({first.schema.names} -> {batch.schema.names})"
+                    )
+                yield pa.RecordBatch.from_arrays(batch.columns, schema=schema)
+        except Exception as error:
+            source_errors.append(error)  # DuckDB re-raises it wrapped, with a traceback
+            raise
 
     incoming = pa.RecordBatchReader.from_batches(schema, renamed())
     con.execute(f"create schema if not exists {RAW_SCHEMA}")
     try:
         con.register("incoming_batches", incoming)
-        con.execute(
-            f"create or replace table {staging} as "
-            "select *, $load_id as _load_id, $loaded_at::timestamptz as _loaded_at "
-            "from incoming_batches",
-            {"load_id": load_id, "loaded_at": loaded_at},
-        )
+        try:
+            con.execute(
+                f"create or replace table {staging} as "
+                "select *, $load_id as _load_id, $loaded_at::timestamptz as _loaded_at "
+                "from incoming_batches",
+                {"load_id": load_id, "loaded_at": loaded_at},
+            )
+        except duckdb.Error as error:
+            if not source_errors:
+                raise
+            cause = source_errors[0]
+            if isinstance(cause, LoadError):
+                raise cause from error
+            raise LoadError(
+                f"raw.{table}: loading stopped while reading the source "
+                f"({type(cause).__name__}: {cause}); previous data kept, "
+                "re-run the load once the source is readable"
+            ) from cause
         rows = con.execute(f"select count(*) from {staging}").fetchone()[0]
         if rows == 0:
             raise LoadError(f"raw.{table}: the source returned no rows; previous data kept")

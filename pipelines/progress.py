@@ -41,8 +41,10 @@ class ProgressHandler(logging.Handler):
             evaluation = event.event_specific_data
             if not evaluation.passed:
                 self.checks_failed += 1
-                self.say(f"  check FAILED: {evaluation.check_name} on "
-                         f"{evaluation.asset_key.to_user_string()}")
+                self.say(
+                    f"  check FAILED: {evaluation.check_name} on "
+                    f"{evaluation.asset_key.to_user_string()}"
+                )
         elif kind == DagsterEventType.STEP_START:
             self.say(f"{self.clock()} {meta.get('step_key')} started")
         elif kind == DagsterEventType.STEP_FAILURE:

@@ -44,7 +44,7 @@ def export_marts(con: duckdb.DuckDBPyConnection, target: Path) -> dict[str, int]
         final = target / f"{table}.parquet"
         partial = target / f".{table}.parquet.partial"
         con.execute(
-            f'copy (select * from {MARTS_SCHEMA}."{table}") to \'{partial}\' '
+            f"copy (select * from {MARTS_SCHEMA}.\"{table}\") to '{partial}' "
             "(format parquet, compression zstd)"
         )
         os.replace(partial, final)

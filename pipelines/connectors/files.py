@@ -52,9 +52,7 @@ class FileConnector:
         names = [str(path) for path in files]
         with duckdb.connect() as con:
             try:
-                relation = con.sql(
-                    f"select * from {READERS[self.format]}", params={"files": names}
-                )
+                relation = con.sql(f"select * from {READERS[self.format]}", params={"files": names})
                 # Every column as text, so raw tables hold values exactly as published.
                 as_text = ", ".join(
                     f'cast("{column}" as varchar) as "{column}"'
@@ -65,10 +63,9 @@ class FileConnector:
                     f"select {as_text}, replace(_source_file, $root, '') as _source_file "
                     f"from {READERS[self.format]}",
                     params={"files": names, "root": f"{self.root}/"},
-                ).fetch_record_batch(BATCH_ROWS)
+                ).to_arrow_reader(BATCH_ROWS)
                 yield from reader
             except duckdb.Error as error:
                 raise ConnectorError(
-                    f"could not read {', '.join(p.name for p in files)} as {self.format}: "
-                    f"{error}"
+                    f"could not read {', '.join(p.name for p in files)} as {self.format}: {error}"
                 ) from error
