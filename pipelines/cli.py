@@ -14,15 +14,21 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 from pipelines.settings import PROJECT_ROOT, paths
 
 
 def use_dagster_home() -> None:
-    """Keep Dagster's run history beside the warehouse unless the user chose a DAGSTER_HOME."""
-    home = paths().dagster_home
+    """Keep Dagster's run history beside the warehouse unless the user chose a DAGSTER_HOME.
+
+    Telemetry is off: cities often run on closed networks, and nothing should call out.
+    """
+    home = Path(os.environ.setdefault("DAGSTER_HOME", str(paths().dagster_home)))
     home.mkdir(parents=True, exist_ok=True)
-    os.environ.setdefault("DAGSTER_HOME", str(home))
+    settings = home / "dagster.yaml"
+    if not settings.exists():
+        settings.write_text("telemetry:\n  enabled: false\n")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -4,13 +4,11 @@ Readers never open the DuckDB file (it allows one writer), and Evidence's DuckDB
 open files written by newer DuckDB versions, while it reads Parquet fine.
 """
 
-from __future__ import annotations
-
 import os
 from pathlib import Path
 
 import duckdb
-from dagster import AssetKey, MaterializeResult, MetadataValue, asset
+from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 from dagster_duckdb import DuckDBResource
 
 from pipelines.assets.transform import civic_dbt_models
@@ -59,7 +57,7 @@ def export_marts(con: duckdb.DuckDBPyConnection, target: Path) -> dict[str, int]
     kinds={"parquet"},
     description="Every mart table as a Parquet file, for the dashboards and published releases.",
 )
-def marts_parquet(context, warehouse: DuckDBResource) -> MaterializeResult:
+def marts_parquet(context: AssetExecutionContext, warehouse: DuckDBResource) -> MaterializeResult:
     target = paths().exports
     with warehouse.get_connection() as con:
         rows = export_marts(con, target)

@@ -1,8 +1,13 @@
 """Raw assets: one per (city, dataset) in the catalogs, loading the data into `raw.<table>`."""
 
-from __future__ import annotations
-
-from dagster import AssetKey, AssetsDefinition, MaterializeResult, MetadataValue, asset
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    AssetsDefinition,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
 from dagster_duckdb import DuckDBResource
 
 from pipelines.catalog import CityCatalog, Dataset, city_catalogs
@@ -42,7 +47,7 @@ def build_raw_asset(catalog: CityCatalog, name: str, dataset: Dataset) -> Assets
             "provenance": dataset.provenance,
         },
     )
-    def load(context, warehouse: DuckDBResource) -> MaterializeResult:
+    def load(context: AssetExecutionContext, warehouse: DuckDBResource) -> MaterializeResult:
         connector = bundled_connector(dataset)
         with warehouse.get_connection() as con:
             result = load_raw_table(con, dataset.raw_table, connector.batches(), context.run_id)

@@ -1,7 +1,5 @@
 """The dbt project as Dagster assets: staging, intermediate and mart models and their tests."""
 
-from __future__ import annotations
-
 from collections.abc import Mapping
 from typing import Any
 

@@ -1,0 +1,97 @@
+"""`civic run` end to end: the Dagster graph, idempotence, the summary and the exports."""
+
+import duckdb
+import polars as pl
+from dagster import AssetKey
+
+from pipelines.catalog import city_catalogs
+from pipelines.cli import main
+from pipelines.settings import SOURCES_DIR, paths
+
+SCHEMAS = ("raw", "seeds", "staging", "intermediate", "marts")
+LOAD_COLUMNS = {"_load_id", "_loaded_at"}  # differ by design between runs
+
+
+def fingerprint(warehouse) -> dict[str, tuple[int, int]]:
+    """Rows and an order-independent content hash of every table, load metadata excluded."""
+    prints = {}
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        tables = con.execute(
+            "select table_schema, table_name from information_schema.tables "
+            "where table_schema in ? and table_type = 'BASE TABLE'",
+            [list(SCHEMAS)],
+        ).fetchall()
+        for schema, table in tables:
+            columns = [
+                name
+                for (name,) in con.execute(
+                    "select column_name from information_schema.columns "
+                    "where table_schema = ? and table_name = ?",
+                    [schema, table],
+                ).fetchall()
+                if name not in LOAD_COLUMNS
+            ]
+            selected = ", ".join(f'"{c}"' for c in columns)
+            prints[f"{schema}.{table}"] = con.execute(
+                f"select count(*), coalesce(sum(hash(row_values)::hugeint), 0) "
+                f'from (select {selected} from {schema}."{table}") as row_values'
+            ).fetchone()
+    return prints
+
+
+def test_definitions_have_one_raw_asset_per_dataset_wired_to_dbt():
+    from pipelines.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    for catalog in city_catalogs():
+        for dataset in catalog.datasets.values():
+            assert graph.has(AssetKey(["raw", dataset.raw_table]))
+    indicator_values = AssetKey(["marts", "fct_indicator_values"])
+    ancestors, frontier = set(), [indicator_values]
+    while frontier:
+        key = frontier.pop()
+        for parent in graph.get(key).parent_keys:
+            if parent not in ancestors:
+                ancestors.add(parent)
+                frontier.append(parent)
+    assert AssetKey(["raw", "chicago_crimes"]) in ancestors
+    export_parents = graph.get(AssetKey(["exports", "marts_parquet"])).parent_keys
+    assert indicator_values in export_parents
+
+
+def test_raw_tables_hold_exactly_the_bundled_rows(built_warehouse):
+    with duckdb.connect(str(built_warehouse), read_only=True) as con:
+        for catalog in city_catalogs():
+            for dataset in catalog.datasets.values():
+                files = sorted(SOURCES_DIR.glob(dataset.bundled.path))
+                read = pl.read_parquet if dataset.bundled.format == "parquet" else pl.read_csv
+                expected = sum(read(path).height for path in files)
+                loaded = con.execute(f"select count(*) from raw.{dataset.raw_table}").fetchone()
+                assert loaded[0] == expected, dataset.raw_table
+
+
+def test_exports_match_the_marts(built_warehouse):
+    exported = {
+        path.stem: pl.read_parquet(path).height for path in paths().exports.glob("*.parquet")
+    }
+    with duckdb.connect(str(built_warehouse), read_only=True) as con:
+        marts = dict(
+            con.execute(
+                "select table_name, estimated_size from duckdb_tables() where schema_name = 'marts'"
+            ).fetchall()
+        )
+        counts = {
+            name: con.execute(f'select count(*) from marts."{name}"').fetchone()[0]
+            for name in marts
+        }
+    assert set(exported) == set(counts) >= {"fct_indicator_values", "dim_indicators"}
+    assert exported == counts
+
+
+def test_second_run_gives_the_same_warehouse(built_warehouse, capsys):
+    before = fingerprint(built_warehouse)
+    assert main(["run"]) == 0
+    output = capsys.readouterr().out
+    assert fingerprint(built_warehouse) == before
+    assert "raw.chicago_crimes" in output and str(built_warehouse) in output
+    assert "crime" in output and "indicators" in output
