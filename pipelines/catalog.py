@@ -1,42 +1,69 @@
-"""City catalogs: which datasets a city publishes and where the bundled copies are.
+"""City catalogs: which datasets a city publishes, where, and how they map to canonical tables.
 
 A catalog is data (`sources/<city>.yml`), validated here so a typo fails with the file and key
-named instead of surfacing later as a missing table.
+named instead of surfacing later as a missing table. Adding a city is adding a catalog.
 """
 
 from __future__ import annotations
 
 import re
+from datetime import date
 from functools import cache
 from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from pipelines.settings import SOURCES_DIR
 
 IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+CANONICAL_FILE = "canonical.yml"
 Domain = Literal["crime", "education", "development", "spending", "population", "geography"]
+Cadence = Literal["daily", "weekly", "monthly", "quarterly", "yearly", "static"]
+PortalKind = Literal["socrata", "ckan", "arcgis", "http", "file"]
 
 
 class CatalogError(ValueError):
     """A city catalog is missing or invalid; the message names the file and key."""
 
 
-class Portal(BaseModel):
-    """Where the live dataset is published (used by the network connectors)."""
-
+class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    kind: Literal["socrata", "ckan", "arcgis", "http", "file"]
+
+
+class Portal(Strict):
+    """Where the live dataset is published (read by the network connectors with `--live`).
+
+    `options` carries the connector's own settings (e.g. `date_column`, `token_env`,
+    `resource_id`, `layer`, `format`); `pipelines.connectors.connector_for` checks them.
+    """
+
+    kind: PortalKind
     base_url: str
     dataset_id: str | None = None
+    options: dict[str, str | int | float | bool] = {}
+
+    @field_validator("base_url")
+    @classmethod
+    def is_http_url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^\s/$.?#].[^\s]*$", value):
+            raise ValueError(f"must be an http(s) URL, got {value!r}")
+        return value
+
+    @field_validator("dataset_id")
+    @classmethod
+    def is_portal_id(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$", value):
+            raise ValueError(
+                f"must be a portal dataset id (letters, digits, - _ . :), got {value!r}"
+            )
+        return value
 
 
-class BundledFile(BaseModel):
-    """The copy of the dataset shipped in `sources/` for offline demo runs."""
+class BundledFile(Strict):
+    """The copy of the dataset shipped in `sources/` for offline runs."""
 
-    model_config = ConfigDict(extra="forbid")
     path: str = Field(description="Path or glob relative to sources/.")
     format: Literal["csv", "parquet", "json"]
 
@@ -48,16 +75,39 @@ class BundledFile(BaseModel):
         return value
 
 
-class Dataset(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class MonthlyPartitioning(Strict):
+    """Rows are dated: the raw table is loaded month by month on this published column."""
+
+    column: str
+    format: str = Field(description="strptime format of the column, e.g. '%m/%d/%Y'.")
+    start: str = Field(description="First month, YYYY-MM.")
+
+    @field_validator("start")
+    @classmethod
+    def is_month(cls, value: str) -> str:
+        if not re.match(r"^\d{4}-(0[1-9]|1[0-2])$", value):
+            raise ValueError(f"must be a month as YYYY-MM, got {value!r}")
+        return value
+
+    @property
+    def start_date(self) -> date:
+        year, month = map(int, self.start.split("-"))
+        return date(year, month, 1)
+
+
+class Dataset(Strict):
     raw_table: str
     domain: Domain
     title: str
     description: str
     portal: Portal
-    bundled: BundledFile
+    bundled: BundledFile | None = None
     license: str
     provenance: str
+    cadence: Cadence = "static"
+    feeds: str | None = Field(None, description="Canonical raw table (sources/canonical.yml).")
+    columns: dict[str, str] = Field({}, description="Canonical column name -> published name.")
+    partitioning: MonthlyPartitioning | None = None
 
     @field_validator("raw_table")
     @classmethod
@@ -66,9 +116,22 @@ class Dataset(BaseModel):
             raise ValueError(f"must match {IDENTIFIER.pattern} (lower-case SQL identifier)")
         return value
 
+    @field_validator("columns")
+    @classmethod
+    def canonical_names_are_identifiers(cls, value: dict[str, str]) -> dict[str, str]:
+        bad = [name for name in value if not IDENTIFIER.match(name)]
+        if bad:
+            raise ValueError(f"canonical column names must be identifiers: {bad}")
+        return value
 
-class CityCatalog(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    @model_validator(mode="after")
+    def columns_need_feeds(self) -> Dataset:
+        if self.columns and not self.feeds:
+            raise ValueError("`columns` maps onto a canonical table: set `feeds` too")
+        return self
+
+
+class CityCatalog(Strict):
     city: str
     name: str
     datasets: dict[str, Dataset]
@@ -81,25 +144,87 @@ class CityCatalog(BaseModel):
         return value
 
 
-def load_catalog(path: Path) -> CityCatalog:
-    """Read and validate one catalog file."""
+class CanonicalTable(Strict):
+    description: str
+    required: list[str]
+    optional: list[str] = []
+
+
+def _read_yaml(path: Path) -> object:
     try:
-        document = yaml.safe_load(path.read_text())
+        return yaml.safe_load(path.read_text())
     except FileNotFoundError as error:
         raise CatalogError(f"{path}: catalog file not found") from error
     except yaml.YAMLError as error:
         raise CatalogError(f"{path}: not valid YAML: {error}") from error
+
+
+def _explain(path: Path, error: ValidationError) -> CatalogError:
+    problems = "; ".join(
+        f"{'.'.join(str(part) for part in issue['loc']) or '(top level)'}: {issue['msg']}"
+        for issue in error.errors()
+    )
+    return CatalogError(f"{path}: invalid catalog: {problems}")
+
+
+@cache
+def canonical_tables(sources_dir: Path = SOURCES_DIR) -> dict[str, CanonicalTable]:
+    path = sources_dir / CANONICAL_FILE
+    document = _read_yaml(path)
     try:
-        return CityCatalog.model_validate(document)
+        return {name: CanonicalTable.model_validate(spec) for name, spec in document.items()}
     except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in issue['loc'])}: {issue['msg']}"
-            for issue in error.errors()
-        )
-        raise CatalogError(f"{path}: invalid catalog: {problems}") from error
+        raise _explain(path, error) from error
+
+
+def check_canonical_mapping(path: Path, catalog: CityCatalog, sources_dir: Path) -> None:
+    tables = canonical_tables(sources_dir)
+    for name, dataset in catalog.datasets.items():
+        if not dataset.feeds:
+            continue
+        where = f"{path}: datasets.{name}"
+        table = tables.get(dataset.feeds)
+        if table is None:
+            raise CatalogError(
+                f"{where}.feeds: unknown canonical table {dataset.feeds!r} "
+                f"(known: {', '.join(sorted(tables))})"
+            )
+        allowed = set(table.required) | set(table.optional)
+        unknown = sorted(set(dataset.columns) - allowed)
+        missing = sorted(set(table.required) - set(dataset.columns))
+        if unknown:
+            raise CatalogError(f"{where}.columns: not columns of {dataset.feeds}: {unknown}")
+        if missing:
+            raise CatalogError(f"{where}.columns: {dataset.feeds} requires {missing}")
+
+
+def load_catalog(path: Path, sources_dir: Path = SOURCES_DIR) -> CityCatalog:
+    """Read and validate one catalog file (and its mapping onto canonical tables)."""
+    document = _read_yaml(path)
+    try:
+        catalog = CityCatalog.model_validate(document)
+    except ValidationError as error:
+        raise _explain(path, error) from error
+    if catalog.city != path.stem:
+        raise CatalogError(f"{path}: city: must match the file name ({path.stem!r})")
+    check_canonical_mapping(path, catalog, sources_dir)
+    tables = [dataset.raw_table for dataset in catalog.datasets.values()]
+    repeated = sorted({table for table in tables if tables.count(table) > 1})
+    if repeated:
+        raise CatalogError(f"{path}: datasets: raw_table used more than once: {repeated}")
+    return catalog
 
 
 @cache
 def city_catalogs(sources_dir: Path = SOURCES_DIR) -> tuple[CityCatalog, ...]:
     """All city catalogs in `sources/`, one `<city>.yml` each."""
-    return tuple(load_catalog(path) for path in sorted(sources_dir.glob("*.yml")))
+    paths = sorted(p for p in sources_dir.glob("*.yml") if p.name != CANONICAL_FILE)
+    return tuple(load_catalog(path, sources_dir) for path in paths)
+
+
+def city_catalog(city: str, sources_dir: Path = SOURCES_DIR) -> CityCatalog:
+    for catalog in city_catalogs(sources_dir):
+        if catalog.city == city:
+            return catalog
+    known = ", ".join(c.city for c in city_catalogs(sources_dir))
+    raise CatalogError(f"no catalog for city {city!r} in {sources_dir} (known: {known})")

@@ -7,13 +7,13 @@ offline once ``dashboards/node_modules`` is installed (see ``dashboards/README.m
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
 import signal
 import subprocess
 import threading
-from collections import deque
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -42,7 +42,7 @@ def _log(message: str) -> None:
 
 
 def required_exports(dashboards_dir: Path = DASHBOARDS_DIR) -> list[str]:
-    """Parquet file names referenced by the Evidence source queries (``read_parquet('exports/…')``)."""
+    """Parquet files the Evidence source queries read (``read_parquet('exports/<name>')``)."""
     names: set[str] = set()
     for sql_file in sorted((dashboards_dir / SOURCE_QUERIES_SUBDIR).glob("*.sql")):
         names.update(_EXPORT_REF.findall(sql_file.read_text()))
@@ -50,7 +50,7 @@ def required_exports(dashboards_dir: Path = DASHBOARDS_DIR) -> list[str]:
 
 
 def stage_exports(exports_dir: Path, dashboards_dir: Path = DASHBOARDS_DIR) -> list[Path]:
-    """Copy every ``*.parquet`` in ``exports_dir`` to ``dashboards/exports/`` (replacing old ones)."""
+    """Copy all ``*.parquet`` in ``exports_dir`` to ``dashboards/exports/``, replacing old ones."""
     exports_dir = Path(exports_dir)
     if not exports_dir.is_dir():
         raise DashboardBuildError(
@@ -84,19 +84,16 @@ def npm_deps_stale(dashboards_dir: Path = DASHBOARDS_DIR) -> bool:
     return installed_marker.stat().st_mtime < lock_mtime
 
 
-def _kill_process_group(proc: subprocess.Popen) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-    except ProcessLookupError:
-        pass
+def _kill_process_group(proc: subprocess.Popen, timed_out: threading.Event) -> None:
+    timed_out.set()
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)  # the step and the node processes it started
 
 
-def run_step(step: str, cmd: list[str], cwd: Path, next_action: str) -> None:
-    """Run ``cmd`` in ``cwd``, streaming its output; raise DashboardBuildError if it fails."""
-    _log(f"{step}: {' '.join(cmd)}")
+def _start(step: str, cmd: list[str], cwd: Path, next_action: str) -> subprocess.Popen:
     env = {**os.environ, "SEND_ANONYMOUS_USAGE_STATS": "no", "NO_COLOR": "1"}
     try:
-        proc = subprocess.Popen(
+        return subprocess.Popen(
             cmd,
             cwd=cwd,
             env=env,
@@ -104,27 +101,41 @@ def run_step(step: str, cmd: list[str], cwd: Path, next_action: str) -> None:
             stderr=subprocess.STDOUT,
             text=True,
             errors="replace",
-            start_new_session=True,
+            start_new_session=True,  # own process group, so a timeout can stop its children
         )
     except FileNotFoundError as exc:
         raise DashboardBuildError(step, f"command not found: {cmd[0]}", next_action) from exc
-    watchdog = threading.Timer(STEP_TIMEOUT_SECONDS, _kill_process_group, args=(proc,))
+
+
+def run_step(step: str, cmd: list[str], cwd: Path, next_action: str) -> list[str]:
+    """Run ``cmd`` in ``cwd``, streaming its output; raise DashboardBuildError if it fails.
+
+    Returns the output lines.
+    """
+    _log(f"{step}: {' '.join(cmd)}")
+    proc = _start(step, cmd, cwd, next_action)
+    timed_out = threading.Event()
+    watchdog = threading.Timer(STEP_TIMEOUT_SECONDS, _kill_process_group, (proc, timed_out))
     watchdog.start()
-    tail: deque[str] = deque(maxlen=20)
+    lines: list[str] = []
     try:
-        assert proc.stdout is not None
         for line in proc.stdout:
-            tail.append(line.rstrip())
-            print(f"  {line.rstrip()}", flush=True)
+            lines.append(line.rstrip())
+            print(f"  {lines[-1]}", flush=True)
         returncode = proc.wait()
     finally:
         watchdog.cancel()
     if returncode != 0:
-        timed_out = returncode == -signal.SIGTERM
-        problem = (
-            f"timed out after {STEP_TIMEOUT_SECONDS}s" if timed_out else f"exit code {returncode}"
+        problem = "timed out" if timed_out.is_set() else f"exit code {returncode}"
+        raise DashboardBuildError(
+            step, f"{problem}; last output:\n" + "\n".join(lines[-20:]), next_action
         )
-        raise DashboardBuildError(step, f"{problem}; last output:\n" + "\n".join(tail), next_action)
+    return lines
+
+
+def query_errors(output: list[str]) -> list[str]:
+    """Lines in Evidence build output that report a failed page query."""
+    return list(dict.fromkeys(line.strip() for line in output if "Error in Query!" in line))
 
 
 def ensure_npm_deps(dashboards_dir: Path = DASHBOARDS_DIR) -> None:
@@ -149,12 +160,13 @@ def ensure_npm_deps(dashboards_dir: Path = DASHBOARDS_DIR) -> None:
 def build_site(exports_dir: Path = DEFAULT_EXPORTS_DIR) -> Path:
     """Build the static dashboards site from the Parquet files in ``exports_dir``.
 
-    Steps: install npm deps if needed, stage the Parquet exports, ``evidence sources``,
-    ``evidence build``. Returns the build directory (``dashboards/build``). Takes about a
-    minute and ~3 GB of memory. Raises DashboardBuildError naming the failing step.
+    Steps: stage the Parquet exports, install npm deps if needed (``npm ci``), check the offline
+    patch, ``evidence sources``, ``evidence build``. Returns the build directory
+    (``dashboards/build``). Takes about a minute and ~3 GB of memory. Raises DashboardBuildError
+    naming the failing step.
     """
+    stage_exports(exports_dir, DASHBOARDS_DIR)  # first: bad input fails fast
     ensure_npm_deps(DASHBOARDS_DIR)
-    stage_exports(exports_dir, DASHBOARDS_DIR)
     evidence = str(DASHBOARDS_DIR / "node_modules" / ".bin" / "evidence")
     run_step(
         "evidence sources",
@@ -162,14 +174,18 @@ def build_site(exports_dir: Path = DEFAULT_EXPORTS_DIR) -> Path:
         DASHBOARDS_DIR,
         "check the SQL in dashboards/sources/warehouse/ against the exported Parquet schema",
     )
-    run_step(
-        "evidence build",
-        [evidence, "build"],
-        DASHBOARDS_DIR,
-        "check the page/component errors above (dashboards/pages, dashboards/components); "
-        "the build needs ~3 GB of free memory",
-    )
     build_dir = DASHBOARDS_DIR / BUILD_SUBDIR
+    shutil.rmtree(build_dir, ignore_errors=True)  # evidence merges into build/; start clean
+    build_fix = (
+        "fix the page/component errors above (dashboards/pages, dashboards/components); "
+        "the build needs ~3 GB of free memory"
+    )
+    output = run_step("evidence build", [evidence, "build:strict"], DASHBOARDS_DIR, build_fix)
+    if errors := query_errors(output):
+        # Evidence still writes the site when a page query fails; don't ship error boxes.
+        raise DashboardBuildError(
+            "evidence build", "query errors:\n" + "\n".join(errors), build_fix
+        )
     if not (build_dir / "index.html").is_file():
         raise DashboardBuildError(
             "evidence build", f"no index.html in {build_dir}", "re-run with the output above"

@@ -27,7 +27,7 @@ def write_catalog(tmp_path: Path, dataset_yaml: str) -> Path:
 
 def test_shipped_catalogs_are_valid_and_their_files_exist():
     catalogs = city_catalogs()
-    assert [c.city for c in catalogs] == ["chicago"]
+    assert [c.city for c in catalogs] == ["chicago", "nyc"]
     for catalog in catalogs:
         for dataset in catalog.datasets.values():
             assert list(SOURCES_DIR.glob(dataset.bundled.path)), dataset.bundled.path
@@ -65,3 +65,42 @@ def test_missing_and_malformed_catalog_files(tmp_path):
     broken.write_text("city: [unclosed")
     with pytest.raises(CatalogError, match="not valid YAML"):
         load_catalog(broken)
+
+
+def test_city_must_match_file_name(tmp_path):
+    path = write_catalog(tmp_path, GOOD_DATASET)
+    renamed = path.rename(tmp_path / "othercity.yml")
+    with pytest.raises(CatalogError, match="city: must match the file name"):
+        load_catalog(renamed)
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        ("    feeds: crime_incidents\n    columns: {occurred_at: Date}\n", "requires ['area']"),
+        (
+            "    feeds: crime_incidents\n    columns: {occurred_at: Date, area: A, colour: C}\n",
+            "not columns of crime_incidents: ['colour']",
+        ),
+        ("    feeds: weather\n    columns: {x: y}\n", "unknown canonical table 'weather'"),
+        ("    columns: {occurred_at: Date}\n", "set `feeds` too"),
+        ("    partitioning: {column: Date, format: '%Y', start: '2022-13'}\n", "YYYY-MM"),
+        ("    cadence: hourly\n", "cadence"),
+    ],
+)
+def test_canonical_mapping_and_schedule_fields_are_checked(tmp_path, extra, expected):
+    path = write_catalog(tmp_path, GOOD_DATASET + extra)
+    (tmp_path / "canonical.yml").write_text((SOURCES_DIR / "canonical.yml").read_text())
+    with pytest.raises(CatalogError) as error:
+        load_catalog(path, sources_dir=tmp_path)
+    assert str(path) in str(error.value)
+    assert expected in str(error.value)
+
+
+def test_hostile_portal_values_are_refused(tmp_path):
+    hostile = GOOD_DATASET.replace("dataset_id: ijzp-q8t2", 'dataset_id: "x\' or 1=1 --"')
+    with pytest.raises(CatalogError, match="portal.dataset_id"):
+        load_catalog(write_catalog(tmp_path, hostile))
+    local = GOOD_DATASET.replace('"https://data.cityofchicago.org"', '"file:///etc/passwd"')
+    with pytest.raises(CatalogError, match="portal.base_url"):
+        load_catalog(write_catalog(tmp_path, local))

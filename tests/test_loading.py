@@ -1,12 +1,14 @@
 """The file connector and the raw loader, on the real bundled files."""
 
+from datetime import date
+
 import duckdb
 import polars as pl
 import pyarrow as pa
 import pytest
 
 from pipelines.connectors import ConnectorError, FileConnector
-from pipelines.loading import LoadError, column_name, load_raw_table
+from pipelines.loading import LoadError, MonthRange, column_name, latest_watermark, load_raw_table
 from pipelines.settings import SOURCES_DIR
 
 APPROPRIATIONS = "chicago/budget_appropriations_2019.csv.gz"
@@ -111,3 +113,98 @@ def test_empty_source_and_colliding_columns_keep_previous_data(con):
 def test_invalid_table_name_is_refused(con):
     with pytest.raises(LoadError, match="not a valid raw table name"):
         load_raw_table(con, 'x"; drop table raw.t; --', [pa.record_batch({"a": ["1"]})])
+
+
+SHOOTINGS = "nyc/shooting_incidents_2006_2019.csv.gz"
+SHOOTING_COLUMNS = {"incident_id": "INCIDENT_KEY", "occurred_at": "OCCUR_DATE", "area": "BORO"}
+
+
+def months(start: str, end: str) -> MonthRange:
+    return MonthRange(
+        "OCCUR_DATE", "%m/%d/%Y", date.fromisoformat(f"{start}-01"), date.fromisoformat(f"{end}-01")
+    )
+
+
+def shootings_in(year_month: str) -> int:
+    frame = pl.read_csv(SOURCES_DIR / SHOOTINGS, infer_schema=False)
+    return frame.filter(
+        pl.col("OCCUR_DATE").str.to_date("%m/%d/%Y").dt.strftime("%Y-%m") == year_month
+    ).height
+
+
+def test_column_mapping_renames_to_canonical_names(con):
+    load_raw_table(
+        con,
+        "shootings",
+        FileConnector(SOURCES_DIR, SHOOTINGS, "csv").batches(),
+        columns=SHOOTING_COLUMNS,
+    )
+    names = [row[0] for row in con.execute("describe raw.shootings").fetchall()]
+    assert {"incident_id", "occurred_at", "area", "precinct", "statistical_murder_flag"} <= set(
+        names
+    )
+    assert "occur_date" not in names
+
+
+def test_renamed_published_column_is_schema_drift(con):
+    drifted = [
+        pa.record_batch({"INCIDENT_NUMBER": ["1"], "OCCUR_DATE": ["01/01/2019"], "BORO": ["X"]})
+    ]
+    with pytest.raises(LoadError, match=r"no longer has the mapped column\(s\) \['INCIDENT_KEY'\]"):
+        load_raw_table(con, "shootings", drifted, columns=SHOOTING_COLUMNS)
+
+
+def test_month_loads_replace_exactly_their_months(con):
+    connector = FileConnector(SOURCES_DIR, SHOOTINGS, "csv")
+    first = load_raw_table(
+        con, "shootings", connector.batches(), months=months("2019-01", "2019-03")
+    )
+    assert first.rows == shootings_in("2019-01") + shootings_in("2019-02")
+    again = load_raw_table(
+        con, "shootings", connector.batches(), months=months("2019-02", "2019-04")
+    )
+    by_month = dict(
+        con.execute(
+            "select strftime(_partition, '%Y-%m'), count(*) from raw.shootings group by 1"
+        ).fetchall()
+    )
+    assert by_month == {m: shootings_in(m) for m in ("2019-01", "2019-02", "2019-03")}
+    assert again.rows == shootings_in("2019-02") + shootings_in("2019-03")
+
+
+def test_unreadable_dates_are_quarantined_not_dropped(con):
+    rows = pa.record_batch(
+        {
+            "OCCUR_DATE": ["01/05/2019", "not a date", "01/20/2019"],
+            "BORO": ["BRONX", "QUEENS", "KINGS"],
+        }
+    )
+    result = load_raw_table(con, "shootings", [rows], months=months("2019-01", "2019-02"))
+    assert result.rows == 2 and result.quarantined == 1
+    rule, values = con.execute("select rule, row_values from meta.quarantined_rows").fetchone()
+    assert "occur_date" in rule and "not a date" in values and "QUEENS" in values
+
+
+def test_merge_replaces_changed_keys_and_records_watermark(con):
+    first = pa.record_batch({":id": ["a", "b"], "value": ["1", "2"]})
+    load_raw_table(con, "t", [first], merge_key=":id", watermark="2024-01-01T00:00:00")
+    changed = pa.record_batch({":id": ["b", "c"], "value": ["20", "3"]})
+    load_raw_table(con, "t", [changed], merge_key=":id", watermark="2024-02-01T00:00:00")
+    assert con.execute("select id, value from raw.t order by id").fetchall() == [
+        ("a", "1"),
+        ("b", "20"),
+        ("c", "3"),
+    ]
+    assert latest_watermark(con, "t") == "2024-02-01T00:00:00"
+
+
+def test_failed_load_records_no_watermark(con):
+    load_raw_table(con, "t", [pa.record_batch({"a": ["1"]})], watermark="w1")
+
+    def broken():
+        yield pa.record_batch({"a": ["2"]})
+        raise TimeoutError("read timed out")
+
+    with pytest.raises(LoadError, match="TimeoutError"):
+        load_raw_table(con, "t", broken(), watermark="w2")
+    assert latest_watermark(con, "t") == "w1"

@@ -1,4 +1,4 @@
-"""dbt's manifest is prepared in code, so a fresh clone loads the definitions with no manual step."""
+"""dbt's manifest is prepared in code: a fresh clone loads the definitions with no manual step."""
 
 import os
 import shutil
