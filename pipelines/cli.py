@@ -35,20 +35,18 @@ def run(args: argparse.Namespace) -> int:
     use_dagster_home()
     from dagster import DagsterInstance
 
-    from pipelines.definitions import defs, everything_job
-    from pipelines.progress import progress_run_config
+    from pipelines.runs import RunRequest, execute, selected_keys
     from pipelines.summary import summarize
 
+    request = RunRequest(city=args.city, live=args.live, verbose=args.verbose)
     started = time.monotonic()
-    job = defs.resolve_job_def(everything_job.name)
-    total = len(list(job.asset_layer.executable_asset_keys))
-    print(f"civic run: {total} assets into {paths().warehouse}", flush=True)
+    source = "live portals" if args.live else "bundled data"
+    print(
+        f"civic run: {len(selected_keys(request))} assets from {source} into {paths().warehouse}",
+        flush=True,
+    )
     with DagsterInstance.get() as instance:
-        result = job.execute_in_process(
-            instance=instance,
-            raise_on_error=False,
-            run_config=progress_run_config(args.verbose, total),
-        )
+        result = execute(request, instance)
     elapsed = time.monotonic() - started
     if not result.success:
         failed = [event.step_key for event in result.get_step_failure_events()]
@@ -102,6 +100,10 @@ def parser() -> argparse.ArgumentParser:
     commands = root.add_subparsers(dest="command", required=True)
 
     run_cmd = commands.add_parser("run", help="materialize everything on the bundled data")
+    run_cmd.add_argument("--city", help="only this city's datasets (default: every catalog)")
+    run_cmd.add_argument(
+        "--live", action="store_true", help="read the portals (network) instead of bundled data"
+    )
     run_cmd.add_argument("-v", "--verbose", action="store_true", help="show Dagster's full log")
     run_cmd.set_defaults(handler=run)
 

@@ -15,6 +15,7 @@ from pipelines.assets.raw import raw_assets
 from pipelines.assets.transform import civic_dbt_models
 from pipelines.progress import progress_logger
 from pipelines.resources import dbt_resource, warehouse_resource
+from pipelines.sources import DataSources
 
 # Everything: raw loads, dbt models and tests, Parquet exports.
 everything_job = define_asset_job(
@@ -26,7 +27,11 @@ everything_job = define_asset_job(
 defs = Definitions(
     assets=[*raw_assets(), civic_dbt_models, marts_parquet],
     jobs=[everything_job],
-    resources={"warehouse": warehouse_resource(), "dbt": dbt_resource()},
+    resources={
+        "warehouse": warehouse_resource(),
+        "dbt": dbt_resource(),
+        "sources": DataSources(),
+    },
     loggers={"console": colored_console_logger, "progress": progress_logger},
     # DuckDB allows one writing process per file: run steps one after another in one process.
     executor=in_process_executor,

@@ -18,7 +18,7 @@ from __future__ import annotations
 import itertools
 import re
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
@@ -119,7 +119,7 @@ def load_raw_table(
     columns: Mapping[str, str] | None = None,
     months: MonthRange | None = None,
     merge_key: str | None = None,
-    watermark: str | None = None,
+    watermark: str | Callable[[], str | None] | None = None,
     source: str = "",
 ) -> LoadResult:
     """Put the batches in `raw.<table>` (see the module doc), or change nothing on failure."""
@@ -159,9 +159,11 @@ def load_raw_table(
                 con.execute(f'alter table {staging} rename to "{table}"')
             mode = "months" if months else "merge" if merge_key else "replace"
             scope = months.describe() if months else "all"
+            # A connector knows its new watermark only once every batch has been read.
+            mark = watermark() if callable(watermark) else watermark
             con.execute(
                 "insert into meta.load_log values (?, ?, ?, ?, ?, ?, ?, ?)",
-                [table, load_id, loaded_at, mode, scope, rows, watermark, source],
+                [table, load_id, loaded_at, mode, scope, rows, mark, source],
             )
             con.execute("commit")
         except BaseException:

@@ -18,7 +18,7 @@ class ProgressHandler(logging.Handler):
     def __init__(self, total_assets: int) -> None:
         super().__init__()
         self.total = total_assets
-        self.done = 0
+        self.seen: set[str] = set()
         self.checks_failed = 0
         self.started = time.monotonic()
 
@@ -31,12 +31,14 @@ class ProgressHandler(logging.Handler):
             return
         kind = event.event_type
         if kind == DagsterEventType.ASSET_MATERIALIZATION:
-            self.done += 1
             materialization = event.event_specific_data.materialization
+            name = materialization.asset_key.to_user_string()
+            if name in self.seen:  # a month range reports each month: one line is enough
+                return
+            self.seen.add(name)
             rows = materialization.metadata.get("dagster/row_count")
             suffix = f" ({rows.value:,} rows)" if rows is not None else ""
-            name = materialization.asset_key.to_user_string()
-            self.say(f"  [{self.done:>3}/{self.total}] {name}{suffix}")
+            self.say(f"  [{len(self.seen):>3}/{self.total}] {name}{suffix}")
         elif kind == DagsterEventType.ASSET_CHECK_EVALUATION:
             evaluation = event.event_specific_data
             if not evaluation.passed:

@@ -56,6 +56,17 @@ def test_retry_after_as_an_http_date_is_honoured(portal):
     assert parse_retry_after("not a date") is None
 
 
+def test_a_retry_after_beyond_the_time_bound_fails_at_once(portal):
+    portal.route("/data.json", lambda _: Reply.json({}, 429, headers={"Retry-After": "3600"}))
+    started = time.monotonic()
+
+    with pytest.raises(ConnectorError, match="HTTP 429.*next wait of 3600.0s would pass"):
+        get(portal)
+
+    assert time.monotonic() - started < 1.0
+    assert len(portal.seen("/data.json")) == 1
+
+
 def test_500_then_success_is_retried(portal):
     portal.script(
         "/data.json", Reply.json({"error": "oops"}, 500), Reply.html("502 Bad Gateway", 502)

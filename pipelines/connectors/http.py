@@ -52,7 +52,7 @@ class RetryPolicy:
 
     max_attempts: int = 6
     backoff_seconds: float = 1.0  # first wait; doubles each attempt, with jitter
-    max_wait_seconds: float = 60.0  # longest single wait (also caps Retry-After)
+    max_wait_seconds: float = 60.0  # longest backoff wait (Retry-After is obeyed as sent)
     total_seconds: float = 300.0  # all attempts and waits of one request together
     timeout_seconds: float = 60.0  # one attempt's socket timeout
 
@@ -252,9 +252,9 @@ class HttpClient:
                         "or raise the retry policy's max_attempts/total_seconds"
                     )
                 )
-            wait = self._backoff(number)
-            if retry_after is not None:
-                wait = min(retry_after, policy.max_wait_seconds)
+            # Retry-After is honoured as given (not capped): retrying sooner only earns
+            # another 429. The total-time bound below still applies.
+            wait = self._backoff(number) if retry_after is None else retry_after
             if time.monotonic() + wait > deadline:
                 raise ConnectorError(
                     self.redact(

@@ -1,0 +1,74 @@
+"""Start runs of the Dagster definitions in this process: what `civic run` (and the tests) call.
+
+One place decides what a run covers: which cities' raw assets, bundled or live sources, and
+which months of the dated datasets (all of them by default, in one single-run backfill).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from dagster import AssetKey, DagsterInstance, ExecuteInProcessResult
+from dagster._core.storage.tags import (
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
+)
+
+from pipelines.catalog import city_catalog
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    city: str | None = None  # None: every city in sources/
+    live: bool = False
+    first_month: str | None = None  # YYYY-MM-01 partition keys; None: from the first
+    last_month: str | None = None  # None: to the last
+    verbose: bool = False
+
+
+def selected_keys(request: RunRequest) -> list[AssetKey]:
+    """Every asset of the job, less the raw assets of other cities when a city is chosen."""
+    from pipelines.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    keys = list(graph.get_all_asset_keys())
+    if request.city is None:
+        return keys
+    city_catalog(request.city)  # a clear error for an unknown city
+    return [key for key in keys if graph.get(key).tags.get("city", request.city) == request.city]
+
+
+def partition_range_tags(request: RunRequest) -> dict[str, str]:
+    from pipelines.assets.raw import MONTHLY
+
+    if MONTHLY is None:
+        return {}
+    months = MONTHLY.get_partition_keys()
+    first = request.first_month or months[0]
+    last = request.last_month or months[-1]
+    for key in (first, last):
+        if key not in months:
+            raise ValueError(f"month {key} is outside the partitions {months[0]}..{months[-1]}")
+    return {ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last}
+
+
+def run_config(request: RunRequest, total_assets: int) -> dict:
+    from pipelines.progress import progress_run_config
+
+    config = progress_run_config(request.verbose, total_assets)
+    config["resources"] = {"sources": {"config": {"live": request.live}}}
+    return config
+
+
+def execute(request: RunRequest, instance: DagsterInstance) -> ExecuteInProcessResult:
+    from pipelines.definitions import defs, everything_job
+
+    keys = selected_keys(request)
+    job = defs.resolve_job_def(everything_job.name)
+    return job.execute_in_process(
+        instance=instance,
+        raise_on_error=False,
+        asset_selection=keys,
+        run_config=run_config(request, len(keys)),
+        tags=partition_range_tags(request),
+    )
