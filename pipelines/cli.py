@@ -87,11 +87,15 @@ def ui(args: argparse.Namespace) -> int:
 def dashboards(args: argparse.Namespace) -> int:
     from pipelines import dashboards as site
 
-    if args.action == "build":
-        build_dir = site.build_site(paths().exports)
-        print(f"Dashboards built in {build_dir}. Open them with `civic dashboards serve`.")
-        return 0
-    site.serve_site(port=args.port)
+    try:
+        if args.action == "build":
+            build_dir = site.build_site(paths().exports)
+            print(f"Dashboards built in {build_dir}. Open them with `civic dashboards serve`.")
+            return 0
+        site.serve_site(port=args.port)
+    except site.DashboardBuildError as error:
+        print(f"civic dashboards {args.action} failed: {error}", file=sys.stderr)
+        return 1
     return 0
 
 
