@@ -50,3 +50,14 @@
         else cast({{ column }} as boolean)
     end
 {%- endmacro %}
+
+{#
+    A timestamp in the published file's format or, as the portals' APIs return it, ISO 8601
+    ('2022-09-16T21:30:00.000'), so bundled and live loads stage alike. Anything else fails.
+#}
+{% macro to_timestamp(column, published_format) -%}
+    coalesce(
+        try_strptime(trim({{ column }}), '{{ published_format }}'),
+        cast(nullif(trim({{ column }}), '') as timestamp)
+    )
+{%- endmacro %}

@@ -1,14 +1,16 @@
--- The documented area-vs-citywide rule (docs block citywide_rule), checked per month:
+-- The documented area-vs-citywide rule of Chicago (docs block citywide_rule), checked per month:
 --   citywide numerator              = all records of the month (known area or not)
 --   sum of community area numerators = records of the month with a known community area
 -- (for the permit cost indicator: the sums of their indicator costs)
 with facts as (
 
+    -- Chicago's rule, checked against Chicago's records (NYC: assert_nyc_citywide_follows_rule)
     select * from {{ ref('fct_indicator_values') }}
-    where indicator_id in (
-        'violent_crime_rate', 'property_crime_rate',
-        'building_permits_rate', 'building_permit_cost_rate'
-    )
+    where city = 'chicago'
+      and indicator_id in (
+          'violent_crime_rate', 'property_crime_rate',
+          'building_permits_rate', 'building_permit_cost_rate'
+      )
 
 ),
 

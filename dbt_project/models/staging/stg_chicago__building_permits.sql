@@ -14,7 +14,7 @@ renamed as (
         -- normalise it to the hyphen every other type uses.
         replace({{ clean_text('permit_type') }}, '–', '-') as permit_type,
         {{ clean_text('review_type') }} as review_type,
-        cast(trim(issue_date) as date) as issued_on,
+        cast({{ to_timestamp('issue_date', '%Y-%m-%d') }} as date) as issued_on,
         {{ clean_text('address') }} as address,
         {{ clean_text('street_name') }} as street_name,
         {{ to_integer('ward') }} as ward,

@@ -8,8 +8,8 @@ with source as (
 renamed as (
 
     select
-        strptime(trim(date), '%Y-%m-%d %H:%M:%S') as occurred_at,
-        cast(date_trunc('month', strptime(trim(date), '%Y-%m-%d %H:%M:%S')) as date)
+        {{ to_timestamp('date', '%Y-%m-%d %H:%M:%S') }} as occurred_at,
+        cast(date_trunc('month', {{ to_timestamp('date', '%Y-%m-%d %H:%M:%S') }}) as date)
             as occurred_month,
         {{ clean_text('block') }} as block,
         upper({{ clean_text('primary_type') }}) as primary_type,

@@ -1,0 +1,100 @@
+{#
+    Statistical building blocks, as SQL expressions. Formulas and sources in ANALYTICS.md.
+#}
+
+{#
+    Poisson interval for a count k (Byar's approximation to the exact Garwood interval;
+    exact at k = 0 and k = 1 (lower bound); otherwise the upper bound is within 0.2 % of
+    exact and the lower bound within 1 % for k >= 5 (7 % / 2.5 % low at k = 2 / 3: slightly
+    conservative); checked in tests/test_early_warnings.py against an exact computation):
+        lower = k * (1 - 1/(9k) - z/(3 sqrt k))^3
+        upper = (k+1) * (1 - 1/(9(k+1)) + z/(3 sqrt(k+1)))^3
+    At k = 0 the exact upper bound is -ln(alpha/2).
+#}
+{% macro poisson_lower(k, z, alpha) -%}
+    (case
+        when {{ k }} is null then null
+        when {{ k }} <= 0 then 0.0
+        -- k = 1 has a closed form, P(X >= 1) = 1 - exp(-mu) = alpha / 2 (Byar is 48 % low there)
+        when {{ k }} = 1 then -ln(1 - {{ alpha }} / 2)
+        else {{ k }} * pow(1 - 1 / (9.0 * {{ k }}) - {{ z }} / (3 * sqrt({{ k }})), 3)
+    end)
+{%- endmacro %}
+
+{% macro poisson_upper(k, z, alpha) -%}
+    (case
+        when {{ k }} is null then null
+        when {{ k }} <= 0 then -ln({{ alpha }} / 2)
+        else ({{ k }} + 1) * pow(1 - 1 / (9.0 * ({{ k }} + 1)) + {{ z }} / (3 * sqrt({{ k }} + 1)), 3)
+    end)
+{%- endmacro %}
+
+{#
+    Wilson score interval for a proportion p (0..1) of a cohort of n:
+        (p + z^2/2n -/+ z sqrt(p(1-p)/n + z^2/4n^2)) / (1 + z^2/n)
+#}
+{% macro wilson_bound(p, n, z, sign) -%}
+    (({{ p }} + {{ z }} * {{ z }} / (2 * {{ n }})
+        {{ sign }} {{ z }} * sqrt({{ p }} * (1 - {{ p }}) / {{ n }} + {{ z }} * {{ z }} / (4 * {{ n }} * {{ n }})))
+     / (1 + {{ z }} * {{ z }} / {{ n }}))
+{%- endmacro %}
+
+{#
+    One-sided Poisson test of an observed count against an expected count, as a normal
+    deviate (Byar's approximation to the exact Poisson tail). direction +1 tests an excess
+    (P(Y >= observed)), -1 a deficit (P(Y <= observed)). Large = unlikely by chance.
+#}
+{% macro poisson_tail_z(observed, expected, direction) -%}
+    (case
+        when {{ observed }} is null or {{ expected }} is null then null
+        when {{ direction }} > 0 and {{ observed }} <= 0 then 0.0
+        when {{ direction }} > 0
+            then 3 * sqrt({{ observed }})
+                * (1 - 1 / (9.0 * {{ observed }}) - pow(greatest({{ expected }}, 0) / {{ observed }}, 1.0 / 3))
+        else 3 * sqrt({{ observed }} + 1)
+            * (pow(greatest({{ expected }}, 0) / ({{ observed }} + 1), 1.0 / 3) - 1 + 1 / (9.0 * ({{ observed }} + 1)))
+    end)
+{%- endmacro %}
+
+{#
+    Standardized excess (y - mean) / sigma, oriented by direction, with R's behaviour when
+    sigma = 0: +infinity for an excess, -infinity for a deficit, 0 when equal.
+#}
+{% macro standardized_excess(observed, mean, sigma, direction) -%}
+    (case
+        when {{ mean }} is null or {{ sigma }} is null then null
+        when {{ sigma }} > 0 then {{ direction }} * ({{ observed }} - {{ mean }}) / {{ sigma }}
+        when {{ direction }} * ({{ observed }} - {{ mean }}) > 0 then cast('infinity' as double)
+        when {{ direction }} * ({{ observed }} - {{ mean }}) < 0 then cast('-infinity' as double)
+        else 0.0
+    end)
+{%- endmacro %}
+
+{# Student t 0.975 quantile for df degrees of freedom (table; normal beyond 30). #}
+{% macro t_quantile_975(df) -%}
+    {%- set table = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
+                     2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
+                     2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042] -%}
+    (case
+        when {{ df }} is null or {{ df }} < 1 then null
+        {% for q in table %}when {{ df }} = {{ loop.index }} then {{ q }}
+        {% endfor %}else 1.960
+    end)
+{%- endmacro %}
+
+{#
+    Level of an alert from a statistic and the thresholds {'watch': z1, 'warning': z2,
+    'alert': z3}: the highest level whose threshold the statistic reaches (null = none).
+    `gate` is an extra boolean condition every level must also meet; `confirm` (optional) a
+    second statistic that must reach the same threshold.
+#}
+{% macro alert_level(statistic, thresholds, gate='true', confirm=none) -%}
+    (case
+        {% for level in ['alert', 'warning', 'watch'] %}
+        when {{ statistic }} >= {{ thresholds[level] }}
+            {% if confirm is not none %}and {{ confirm }} >= {{ thresholds[level] }}{% endif %}
+            and ({{ gate }})
+            then '{{ level }}'
+        {% endfor %}
+    end)
+{%- endmacro %}

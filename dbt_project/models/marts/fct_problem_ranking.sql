@@ -1,0 +1,95 @@
+-- The ranked list of problems per city with a strategy quadrant and the rank's sensitivity:
+--   act_now           important and tractable
+--   convene_and_align important, but the city's levers are weak: convene other sectors
+--   quick_win         less important, tractable
+--   monitor           neither
+-- important = importance >= quadrant.importance_threshold, tractable = tractability >=
+-- quadrant.tractability_threshold (seed scoring_weights). A problem without an importance
+-- score (no outcome data in the city) is 'no_data' and ranks last.
+with scores as (
+
+    select * from {{ ref('fct_problem_scores') }}
+
+),
+
+base_ranks as (
+
+    select city, problem_id, priority_rank
+    from {{ ref('int_problem_scores_by_draw') }}
+    where draw_id = 0
+
+),
+
+sensitivity as (
+
+    select
+        city,
+        problem_id,
+        min(priority_rank) as min_rank,
+        max(priority_rank) as max_rank,
+        sum(share_of_draws) filter (where priority_rank = 1) as share_rank_1,
+        sum(share_of_draws) filter (where priority_rank = base_rank) as share_at_base_rank,
+        max(n_draws) as n_draws
+    from {{ ref('fct_problem_sensitivity') }}
+    group by all
+
+),
+
+thresholds as (
+
+    select
+        {{ scoring_parameter('quadrant', 'importance_threshold') }} as importance_threshold,
+        {{ scoring_parameter('quadrant', 'tractability_threshold') }} as tractability_threshold
+
+),
+
+classified as (
+
+    select
+        scores.*,
+        base_ranks.priority_rank,
+        count(*) over (partition by scores.city) as n_problems,
+        scores.importance >= thresholds.importance_threshold as is_important,
+        scores.tractability >= thresholds.tractability_threshold as is_tractable
+    from scores
+    inner join base_ranks using (city, problem_id)
+    cross join thresholds
+
+)
+
+select
+    cast(classified.city as varchar) as city,
+    cast(classified.priority_rank as integer) as priority_rank,
+    cast(classified.n_problems as integer) as n_problems,
+    cast(classified.problem_id as varchar) as problem_id,
+    cast(classified.problem_name as varchar) as problem_name,
+    cast(classified.priority_score as double) as priority_score,
+    cast(classified.importance as double) as importance,
+    cast(classified.tractability as double) as tractability,
+    cast(classified.is_important as boolean) as is_important,
+    cast(classified.is_tractable as boolean) as is_tractable,
+    cast(case
+        when classified.importance is null or classified.tractability is null then 'no_data'
+        when classified.is_important and classified.is_tractable then 'act_now'
+        when classified.is_important then 'convene_and_align'
+        when classified.is_tractable then 'quick_win'
+        else 'monitor'
+    end as varchar) as quadrant,
+    cast(case
+        when classified.importance is null or classified.tractability is null
+            then 'No outcome data for this city yet: load its indicators before ranking.'
+        when classified.is_important and classified.is_tractable
+            then 'Act now: a large problem with levers the city holds and interventions that work.'
+        when classified.is_important
+            then 'Convene and align others: a large problem whose levers lie mostly with other sectors and governments.'
+        when classified.is_tractable
+            then 'Quick win: a smaller problem the city can move with its own levers.'
+        else 'Monitor: keep watching the indicators and early warnings.'
+    end as varchar) as strategy,
+    cast(sensitivity.min_rank as integer) as min_rank,
+    cast(sensitivity.max_rank as integer) as max_rank,
+    cast(coalesce(sensitivity.share_rank_1, 0) as double) as share_rank_1,
+    cast(coalesce(sensitivity.share_at_base_rank, 0) as double) as share_at_base_rank,
+    cast(sensitivity.n_draws as integer) as n_draws
+from classified
+left join sensitivity using (city, problem_id)

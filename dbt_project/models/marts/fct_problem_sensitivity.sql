@@ -1,0 +1,42 @@
+-- How the rank of each city x problem moves when the weights move: over the weight draws
+-- 1..N of int_problem_weight_draws (each weight x a uniform factor in [1 - spread, 1 + spread],
+-- deterministic), the share of draws in which the problem takes each rank. One row per
+-- city x problem x rank reached; base_rank is the rank under the configured weights.
+with draws as (
+
+    select * from {{ ref('int_problem_scores_by_draw') }}
+
+),
+
+base as (
+
+    select city, problem_id, priority_rank as base_rank
+    from draws
+    where draw_id = 0
+
+),
+
+ranks as (
+
+    select
+        city,
+        problem_id,
+        priority_rank,
+        count(*) as n_draws_at_rank,
+        sum(count(*)) over (partition by city, problem_id) as n_draws
+    from draws
+    where draw_id > 0
+    group by city, problem_id, priority_rank
+
+)
+
+select
+    cast(ranks.city as varchar) as city,
+    cast(ranks.problem_id as varchar) as problem_id,
+    cast(ranks.priority_rank as integer) as priority_rank,
+    cast(base.base_rank as integer) as base_rank,
+    cast(ranks.n_draws_at_rank as integer) as n_draws_at_rank,
+    cast(ranks.n_draws as integer) as n_draws,
+    cast(ranks.n_draws_at_rank / ranks.n_draws as double) as share_of_draws
+from ranks
+inner join base using (city, problem_id)
