@@ -1,7 +1,7 @@
 """City catalogs: which datasets a city publishes, where, and how they map to canonical tables.
 
-A catalog is data (`sources/<city>.yml`), validated here so a typo fails with the file and key
-named instead of surfacing later as a missing table. Adding a city is adding a catalog.
+A catalog is data (`sources/cities/<city>.yml`), validated here so a typo fails with the file
+and key named instead of surfacing later as a missing table. Adding a city is adding a catalog.
 """
 
 from __future__ import annotations
@@ -19,9 +19,20 @@ from pipelines.settings import SOURCES_DIR
 
 IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 CANONICAL_FILE = "canonical.yml"
+CITIES_SUBDIR = "cities"
 Domain = Literal["crime", "education", "development", "spending", "population", "geography"]
 Cadence = Literal["daily", "weekly", "monthly", "quarterly", "yearly", "static"]
 PortalKind = Literal["socrata", "ckan", "arcgis", "http", "file"]
+
+# How long after its last good load a dataset of each cadence counts as stale (days).
+STALE_AFTER_DAYS: dict[str, int | None] = {
+    "daily": 2,
+    "weekly": 9,
+    "monthly": 35,
+    "quarterly": 100,
+    "yearly": 400,
+    "static": None,
+}
 
 
 class CatalogError(ValueError):
@@ -217,8 +228,8 @@ def load_catalog(path: Path, sources_dir: Path = SOURCES_DIR) -> CityCatalog:
 
 @cache
 def city_catalogs(sources_dir: Path = SOURCES_DIR) -> tuple[CityCatalog, ...]:
-    """All city catalogs in `sources/`, one `<city>.yml` each."""
-    paths = sorted(p for p in sources_dir.glob("*.yml") if p.name != CANONICAL_FILE)
+    """All city catalogs, one `sources/cities/<city>.yml` each."""
+    paths = sorted((sources_dir / CITIES_SUBDIR).glob("*.yml"))
     return tuple(load_catalog(path, sources_dir) for path in paths)
 
 

@@ -99,6 +99,20 @@ def dashboards(args: argparse.Namespace) -> int:
     return 0
 
 
+def publish(args: argparse.Namespace) -> int:
+    from pipelines.publishing import PublishError, publish_release
+
+    try:
+        release = publish_release(
+            paths().warehouse, paths().home / "releases", version=args.version
+        )
+    except PublishError as error:
+        print(f"civic publish failed: {error}", file=sys.stderr)
+        return 1
+    print(f"Published release {release.version} in {release.path}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="civic", description=__doc__.split("\n")[0])
     commands = root.add_subparsers(dest="command", required=True)
@@ -114,6 +128,12 @@ def parser() -> argparse.ArgumentParser:
     ui_cmd = commands.add_parser("ui", help="start the Dagster UI on 127.0.0.1")
     ui_cmd.add_argument("--port", type=int, default=3000)
     ui_cmd.set_defaults(handler=ui)
+
+    publish_cmd = commands.add_parser(
+        "publish", help="write a versioned release of the indicator marts (Parquet, CSV, metadata)"
+    )
+    publish_cmd.add_argument("--version", help="release name (default: YYYY.MM.DD-N)")
+    publish_cmd.set_defaults(handler=publish)
 
     dash = commands.add_parser("dashboards", help="build or serve the Evidence dashboards")
     dash.add_argument("action", choices=["build", "serve"])

@@ -11,9 +11,12 @@ from dagster import (
 )
 
 from pipelines.assets.exports import marts_parquet
+from pipelines.assets.problems import problem_registry_assets
 from pipelines.assets.raw import raw_assets
+from pipelines.assets.reference import dataset_catalog
 from pipelines.assets.transform import civic_dbt_models
 from pipelines.progress import progress_logger
+from pipelines.quality import quality_checks
 from pipelines.resources import dbt_resource, warehouse_resource
 from pipelines.sources import DataSources
 
@@ -25,7 +28,14 @@ everything_job = define_asset_job(
 )
 
 defs = Definitions(
-    assets=[*raw_assets(), civic_dbt_models, marts_parquet],
+    assets=[
+        *raw_assets(),
+        dataset_catalog,
+        *problem_registry_assets(),
+        civic_dbt_models,
+        marts_parquet,
+    ],
+    asset_checks=quality_checks(),
     jobs=[everything_job],
     resources={
         "warehouse": warehouse_resource(),

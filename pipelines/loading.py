@@ -26,6 +26,7 @@ import duckdb
 import pyarrow as pa
 
 from pipelines.catalog import IDENTIFIER
+from pipelines.connectors.base import DuckDBScan
 
 RAW_SCHEMA = "raw"
 META_SCHEMA = "meta"
@@ -39,6 +40,10 @@ create table if not exists meta.load_log (
 );
 create table if not exists meta.quarantined_rows (
     raw_table varchar, load_id varchar, rule varchar, row_values json, quarantined_at timestamptz
+);
+create table if not exists meta.check_results (
+    raw_table varchar, check_name varchar, severity varchar, passed boolean,
+    unexpected_count bigint, evaluated_at timestamptz, load_id varchar, detail varchar
 );
 """
 
@@ -113,7 +118,7 @@ def renamed_schema(
 def load_raw_table(
     con: duckdb.DuckDBPyConnection,
     table: str,
-    batches: Iterable[pa.RecordBatch],
+    batches: Iterable[pa.RecordBatch] | DuckDBScan,
     load_id: str | None = None,
     *,
     columns: Mapping[str, str] | None = None,
@@ -137,8 +142,10 @@ def load_raw_table(
         if partition_column:
             con.execute(
                 f"alter table {staging} add column _partition date; "
-                f"update {staging} set _partition = date_trunc('month', "
-                f'try_strptime("{partition_column}", $format))',
+                # The catalog's format for published files, ISO 8601 for portal APIs.
+                f"update {staging} set _partition = date_trunc('month', coalesce("
+                f'try_strptime("{partition_column}", $format), '
+                f'try_cast("{partition_column}" as timestamp)))',
                 {"format": months.format},
             )
         rows = con.execute(f"select count(*) from {staging}").fetchone()[0]
@@ -153,7 +160,8 @@ def load_raw_table(
                 )
                 rows = _replace_months(con, staging, table, months)
             elif merge_key:
-                _merge_on_key(con, staging, table, column_name(merge_key))
+                key = merge_key if merge_key in METADATA_COLUMNS else column_name(merge_key)
+                _merge_on_key(con, staging, table, key)
             else:
                 con.execute(f'drop table if exists {RAW_SCHEMA}."{table}"')
                 con.execute(f'alter table {staging} rename to "{table}"')
@@ -197,8 +205,41 @@ def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
     ]
 
 
+def _scan_into(con, staging, table, scan: DuckDBScan, columns, load_id, loaded_at) -> pa.Schema:
+    """Create the staging table by running the connector's query inside the warehouse."""
+    try:
+        published = [row[0] for row in con.execute(f"describe {scan.sql}", scan.params).fetchall()]
+        schema = renamed_schema(
+            pa.schema([pa.field(name, pa.string()) for name in published]), table, columns
+        )
+        renames = ", ".join(
+            f"{quote(old)} as {quote(new)}"
+            for old, new in zip(published, schema.names, strict=True)
+        )
+        con.execute(
+            f"create or replace table {staging} as select {renames}, "
+            "$load_id as _load_id, $loaded_at::timestamptz as _loaded_at "
+            f"from ({scan.sql})",
+            {**scan.params, "load_id": load_id, "loaded_at": loaded_at},
+        )
+    except duckdb.Error as error:
+        first_line = str(error).strip().splitlines()[0]  # DuckDB appends pages of hints
+        raise LoadError(
+            f"raw.{table}: could not read the source ({first_line}); previous data kept. "
+            "Check that the file is well-formed (CSV: comma-separated, double-quoted, the same "
+            "number of fields on every line), fix or restore it and re-run the load"
+        ) from error
+    return schema
+
+
+def quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
 def _stream_into(con, staging, table, batches, columns, load_id, loaded_at) -> pa.Schema:
     """Create the staging table from the batches; a source failure becomes a LoadError."""
+    if isinstance(batches, DuckDBScan):
+        return _scan_into(con, staging, table, batches, columns, load_id, loaded_at)
     iterator = iter(batches)
     first = next(iterator, None)
     if first is None:
@@ -293,9 +334,14 @@ def _quarantine_undated(
 
 
 def _replace_months(con, staging: str, table: str, months: MonthRange) -> int:
-    _check_same_columns(con, staging, table)
     in_range = "_partition >= $start and _partition < $end"
     bounds = {"start": months.start, "end": months.end}
+    if not _columns(con, table):  # first load: keep the months, rename (no second copy)
+        con.execute(f"delete from {staging} where _partition is null or not ({in_range})", bounds)
+        rows = con.execute(f"select count(*) from {staging}").fetchone()[0]
+        con.execute(f'alter table {staging} rename to "{table}"')
+        return rows
+    _check_same_columns(con, staging, table)
     con.execute(f'delete from {RAW_SCHEMA}."{table}" where {in_range}', bounds)
     con.execute(
         f'insert into {RAW_SCHEMA}."{table}" select * from {staging} where {in_range}', bounds
@@ -304,6 +350,9 @@ def _replace_months(con, staging: str, table: str, months: MonthRange) -> int:
 
 
 def _merge_on_key(con, staging: str, table: str, key: str) -> None:
+    if not _columns(con, table):  # first load: nothing to merge with, rename (no second copy)
+        con.execute(f'alter table {staging} rename to "{table}"')
+        return
     _check_same_columns(con, staging, table)
     con.execute(
         f'delete from {RAW_SCHEMA}."{table}" where "{key}" in (select "{key}" from {staging})'

@@ -14,12 +14,14 @@ from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_START_TAG,
 )
 
-from pipelines.catalog import city_catalog
+from pipelines.assets.raw import raw_asset_key
+from pipelines.catalog import CatalogError, city_catalog
 
 
 @dataclass(frozen=True)
 class RunRequest:
     city: str | None = None  # None: every city in sources/
+    dataset: str | None = None  # one dataset of `city` (a catalog key): only its raw asset
     live: bool = False
     first_month: str | None = None  # YYYY-MM-01 partition keys; None: from the first
     last_month: str | None = None  # None: to the last
@@ -31,10 +33,20 @@ def selected_keys(request: RunRequest) -> list[AssetKey]:
     from pipelines.definitions import defs
 
     graph = defs.resolve_asset_graph()
-    keys = list(graph.get_all_asset_keys())
+    # dbt sources written by the loads themselves (meta.load_log, ...) are not executable
+    keys = [key for key in graph.get_all_asset_keys() if graph.get(key).is_executable]
     if request.city is None:
+        if request.dataset:
+            raise ValueError("choose the city of the dataset too (--city)")
         return keys
-    city_catalog(request.city)  # a clear error for an unknown city
+    catalog = city_catalog(request.city)  # a clear error for an unknown city
+    if request.dataset:
+        if request.dataset not in catalog.datasets:
+            raise CatalogError(
+                f"{request.city} has no dataset {request.dataset!r} "
+                f"(known: {', '.join(catalog.datasets)})"
+            )
+        return [raw_asset_key(catalog.datasets[request.dataset])]
     return [key for key in keys if graph.get(key).tags.get("city", request.city) == request.city]
 
 

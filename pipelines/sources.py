@@ -5,14 +5,17 @@ assets stay the same. Live loads are incremental where the portal allows it: the
 the last good load is read from the warehouse's `meta.load_log`.
 """
 
-from collections.abc import Callable
+import itertools
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import duckdb
+import pyarrow as pa
 from dagster import ConfigurableResource
 
 from pipelines.catalog import Dataset
 from pipelines.connectors import Connector, ConnectorError, FileConnector
+from pipelines.connectors.base import DuckDBScan
 from pipelines.loading import MonthRange
 from pipelines.settings import SOURCES_DIR
 
@@ -27,6 +30,15 @@ class Extract:
     watermark: Callable[[], str | None] | None = None
     # An incremental load may find nothing new: that is "unchanged", not an empty source.
     unchanged_ok: bool = False
+
+    def rows(self) -> DuckDBScan | Iterator[pa.RecordBatch] | None:
+        """What to load: a query DuckDB runs itself when the connector offers one (local
+        files), else the stream of batches; None when there is nothing to read."""
+        if isinstance(self.connector, FileConnector):
+            return self.connector.scan()
+        batches = self.connector.batches()
+        first = next(batches, None)
+        return None if first is None else itertools.chain([first], batches)
 
 
 class DataSources(ConfigurableResource):

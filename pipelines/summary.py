@@ -12,16 +12,20 @@ import duckdb
 class WarehouseSummary:
     warehouse: Path
     raw_rows: dict[str, int]
-    indicators_by_domain: dict[str, tuple[int, int]]  # domain -> (indicators, values)
+    indicators_by_domain: dict[tuple[str, str], tuple[int, int]]  # (city, domain) -> counts
+    quarantined: dict[str, int]  # raw table -> rows quarantined by the latest load
 
     def lines(self) -> list[str]:
         lines = ["Rows loaded per source:"]
         lines += [f"  raw.{table:<40} {rows:>10,}" for table, rows in self.raw_rows.items()]
-        lines.append("Indicators computed (fct_indicator_values):")
+        lines.append("Indicators computed (marts.fct_indicator_values):")
         lines += [
-            f"  {domain:<15} {count:>3} indicators {values:>10,} values"
-            for domain, (count, values) in self.indicators_by_domain.items()
+            f"  {city:<10} {domain:<15} {count:>3} indicators {values:>10,} values"
+            for (city, domain), (count, values) in self.indicators_by_domain.items()
         ]
+        if self.quarantined:
+            lines.append("Rows quarantined (meta.quarantined_rows):")
+            lines += [f"  raw.{t:<40} {n:>10,}" for t, n in self.quarantined.items()]
         lines.append(f"Warehouse: {self.warehouse}")
         return lines
 
@@ -31,7 +35,8 @@ def summarize(warehouse: Path) -> WarehouseSummary:
     with duckdb.connect(str(warehouse), read_only=True) as con:
         tables = con.execute(
             "select table_name from information_schema.tables "
-            "where table_schema = 'raw' order by table_name"
+            "where table_schema = 'raw' and table_name not like '%\\_\\_loading' escape '\\' "
+            "order by table_name"
         ).fetchall()
         raw_rows = {
             name: con.execute(f'select count(*) from raw."{name}"').fetchone()[0]
@@ -39,15 +44,28 @@ def summarize(warehouse: Path) -> WarehouseSummary:
         }
         by_domain = con.execute(
             """
-            select d.domain, count(distinct v.indicator_id), count(*)
+            select v.city, d.domain, count(distinct v.indicator_id), count(*)
             from marts.fct_indicator_values as v
             join marts.dim_indicators as d using (indicator_id)
-            group by d.domain
-            order by d.domain
+            group by all
+            order by all
+            """
+        ).fetchall()
+        quarantined = con.execute(
+            """
+            select q.raw_table, count(*)
+            from meta.quarantined_rows as q
+            join (
+                select raw_table, arg_max(load_id, loaded_at) as load_id
+                from meta.load_log group by raw_table
+            ) as latest using (raw_table, load_id)
+            group by all
+            order by all
             """
         ).fetchall()
     return WarehouseSummary(
         warehouse=warehouse,
         raw_rows=raw_rows,
-        indicators_by_domain={domain: (count, values) for domain, count, values in by_domain},
+        indicators_by_domain={(c, d): (n, v) for c, d, n, v in by_domain},
+        quarantined=dict(quarantined),
     )

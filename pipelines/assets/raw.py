@@ -4,7 +4,7 @@ Dated datasets (those with `partitioning` in the catalog) are monthly-partitione
 run loads a range of months in one go (single-run backfill) and replaces exactly those months.
 """
 
-import itertools
+import warnings
 from datetime import date
 
 from dagster import (
@@ -47,6 +47,9 @@ def monthly_partitions() -> MonthlyPartitionsDefinition | None:
 
 
 MONTHLY = monthly_partitions()
+
+# Single-run backfills are what we want; Dagster marks the parameter beta and warns each time.
+warnings.filterwarnings("ignore", message="Parameter `backfill_policy`", category=Warning)
 
 
 def next_month(day: date) -> date:
@@ -102,15 +105,14 @@ def build_raw_asset(catalog: CityCatalog, name: str, dataset: Dataset) -> Assets
         months = months_to_load(context, dataset)
         with warehouse.get_connection() as con:
             extract = sources.extract(con, catalog.city, name, dataset, months)
-            batches = extract.connector.batches()
-            first = next(batches, None)
-            if first is None and extract.unchanged_ok:
+            rows = extract.rows()
+            if rows is None and extract.unchanged_ok:
                 context.log.info(f"raw.{dataset.raw_table}: unchanged at the source, kept as is")
                 return MaterializeResult(metadata={"dagster/row_count": 0, "mode": "unchanged"})
             result = load_raw_table(
                 con,
                 dataset.raw_table,
-                itertools.chain([first] if first is not None else [], batches),
+                rows if rows is not None else [],
                 context.run_id,
                 columns=dataset.columns,
                 months=months,

@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Protocol
 
 import pyarrow as pa
+
+
+@dataclass(frozen=True)
+class DuckDBScan:
+    """A query DuckDB can run itself (local files): the loader runs it inside the warehouse
+    instead of streaming Arrow batches through Python, which saves a full copy of the data."""
+
+    sql: str
+    params: dict[str, object]
 
 
 class ConnectorError(RuntimeError):
