@@ -93,7 +93,12 @@ def ears_c3(
     )
     out: list[EarsPoint] = []
     for t, point in enumerate(c2):
-        if t < 2 or point.statistic is None or c2[t - 1].statistic is None or c2[t - 2].statistic is None:
+        if (
+            t < 2
+            or point.statistic is None
+            or c2[t - 1].statistic is None
+            or c2[t - 2].statistic is None
+        ):
             out.append(EarsPoint(None, None, None, None))
             continue
         lags = max(0.0, c2[t - 1].statistic - 1) + max(0.0, c2[t - 2].statistic - 1)

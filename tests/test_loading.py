@@ -208,3 +208,49 @@ def test_failed_load_records_no_watermark(con):
     with pytest.raises(LoadError, match="TimeoutError"):
         load_raw_table(con, "t", broken(), watermark="w2")
     assert latest_watermark(con, "t") == "w1"
+
+
+def test_file_connector_reads_only_files_changed_since_the_watermark(con, tmp_path):
+    for month in ("01", "02"):
+        (tmp_path / f"crimes_2022_{month}.csv").write_text(f"Date,Block\n2022-{month}-03,X\n")
+    connector = FileConnector(tmp_path, "crimes_*.csv", "csv")
+    load_raw_table(
+        con,
+        "crimes",
+        connector.batches(),
+        merge_key="_source_file",
+        watermark=lambda: connector.watermark,
+    )
+    mark = latest_watermark(con, "crimes")
+    assert mark == connector.watermark
+
+    unchanged = FileConnector(tmp_path, "crimes_*.csv", "csv", since=mark)
+    assert list(unchanged.batches()) == []
+
+    (tmp_path / "crimes_2022_03.csv").write_text("Date,Block\n2022-03-09,Y\n2022-03-10,Z\n")
+    new_month = FileConnector(tmp_path, "crimes_*.csv", "csv", since=mark)
+    result = load_raw_table(con, "crimes", new_month.batches(), merge_key="_source_file")
+    assert result.rows == 2
+    assert con.execute(
+        "select count(*), count(distinct _source_file) from raw.crimes"
+    ).fetchone() == (4, 3)
+
+
+def test_scan_in_the_warehouse_loads_the_same_as_streamed_batches(con):
+    streamed = load_raw_table(con, "a", FileConnector(SOURCES_DIR, REPORTS, "csv").batches())
+    scanned = load_raw_table(con, "b", FileConnector(SOURCES_DIR, REPORTS, "csv").scan())
+    assert streamed.columns == scanned.columns
+    columns = ", ".join(f'"{c}"' for c in streamed.columns if c not in ("_load_id", "_loaded_at"))
+    difference = con.execute(
+        f"select count(*) from (select {columns} from raw.a except all select {columns} from raw.b)"
+    ).fetchone()[0]
+    assert difference == 0 and scanned.rows == streamed.rows
+
+
+def test_unreadable_file_scanned_in_the_warehouse_keeps_previous_data(con, tmp_path):
+    (tmp_path / "good.csv").write_text("a,b\n1,2\n")
+    load_raw_table(con, "t", FileConnector(tmp_path, "good.csv", "csv").scan())
+    (tmp_path / "bad.csv").write_text('a,b\n1,"unterminated\n2,3,4,5\n')
+    with pytest.raises(LoadError, match=r"raw\.t: could not read the source.*previous data kept"):
+        load_raw_table(con, "t", FileConnector(tmp_path, "bad.csv", "csv").scan())
+    assert con.execute("select a, b from raw.t").fetchall() == [("1", "2")]

@@ -23,7 +23,7 @@ def warehouse_values(warehouse, indicator_id: str, area_type: str) -> pl.DataFra
         return con.sql(
             "select area_id, breakdown_value, period_start, value, numerator, denominator "
             "from marts.fct_indicator_values "
-            "where indicator_id = $indicator_id and area_type = $area_type",
+            "where city = 'chicago' and indicator_id = $indicator_id and area_type = $area_type",
             params={"indicator_id": indicator_id, "area_type": area_type},
         ).pl()
 

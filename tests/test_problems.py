@@ -1,0 +1,216 @@
+"""The problem registry: validation errors name the file and key; the loader writes the tables
+atomically; and, over a copy of a built warehouse, changing one registry input moves
+tractability by the amount the documented formula gives."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+import yaml
+
+from pipelines.assets.problems import TABLE_PREFIX, TABLES, load_problem_registry, write_registry
+from pipelines.problems import PROBLEMS_DIR, RegistryError, resolve_registry
+from pipelines.settings import DBT_PROJECT_DIR
+
+CITIES = ["chicago", "nyc"]
+
+
+@pytest.fixture
+def registry(tmp_path: Path) -> Path:
+    """A writable copy of the shipped registry."""
+    copy = tmp_path / "problems"
+    shutil.copytree(PROBLEMS_DIR, copy)
+    return copy
+
+
+def edit(path: Path, change) -> None:
+    document = yaml.safe_load(path.read_text())
+    change(document)
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+
+
+def test_shipped_registry_is_valid_for_chicago_and_nyc():
+    resolved = resolve_registry(cities=CITIES)
+    problems = {(item.city, item.problem.problem) for item in resolved}
+    for city in CITIES:
+        for problem in [
+            "violent_crime",
+            "property_crime",
+            "low_graduation",
+            "weak_development",
+            "unemployment",
+        ]:
+            assert (city, problem) in problems
+    nyc_schools = next(
+        i for i in resolved if (i.city, i.problem.problem) == ("nyc", "low_graduation")
+    )
+    assert nyc_schools.problem.factors["ninth_grade_course_failure"].authority == "direct"
+
+
+def test_unknown_indicator_is_rejected_naming_file_and_key(registry: Path):
+    edit(
+        registry / "violent_crime.yml",
+        lambda d: d["outcomes"].update({"homicide_rate": {"weight": 0.0001}}),
+    )
+    with pytest.raises(RegistryError) as error:
+        resolve_registry(registry, cities=CITIES)
+    message = str(error.value)
+    assert "violent_crime.yml" in message
+    assert "outcomes.homicide_rate" in message and "unknown indicator id" in message
+
+
+def test_factor_without_actors_is_rejected(registry: Path):
+    edit(
+        registry / "property_crime.yml",
+        lambda d: d["factors"]["stolen_goods_markets"].update({"actors": []}),
+    )
+    with pytest.raises(RegistryError) as error:
+        resolve_registry(registry, cities=CITIES)
+    message = str(error.value)
+    assert "property_crime.yml" in message
+    assert "factors.stolen_goods_markets.actors" in message
+
+
+def test_bad_authority_value_is_rejected(registry: Path):
+    edit(
+        registry / "cities" / "chicago.yml",
+        lambda d: d["problems"]["low_graduation"]["factors"]["school_quality"].update(
+            {"authority": "mayoral"}
+        ),
+    )
+    with pytest.raises(RegistryError) as error:
+        resolve_registry(registry, cities=CITIES)
+    message = str(error.value)
+    assert "cities/chicago.yml" in message
+    assert "problems.low_graduation.factors.school_quality.authority" in message
+    assert "'direct', 'shared' or 'none'" in message
+
+
+def test_causal_weights_must_sum_to_one(registry: Path):
+    edit(
+        registry / "unemployment.yml",
+        lambda d: d["factors"]["labour_demand"].update({"causal_weight": 0.9}),
+    )
+    with pytest.raises(
+        RegistryError, match=r"unemployment.yml: factors: causal_weight must sum"
+    ):
+        resolve_registry(registry, cities=CITIES)
+
+
+def test_unknown_sector_is_rejected(registry: Path):
+    edit(
+        registry / "low_graduation.yml",
+        lambda d: d["factors"]["school_quality"]["actors"][0].update({"sector": "church"}),
+    )
+    with pytest.raises(RegistryError, match=r"factors.school_quality.actors.0.sector"):
+        resolve_registry(registry, cities=CITIES)
+
+
+def test_city_file_must_name_known_factors_and_cities(registry: Path):
+    edit(
+        registry / "cities" / "nyc.yml",
+        lambda d: d["problems"]["violent_crime"]["budget_lines"][0].update({"factor": "weather"}),
+    )
+    with pytest.raises(
+        RegistryError, match=r"violent_crime.budget_lines.0.factor"
+    ):
+        resolve_registry(registry, cities=CITIES)
+    with pytest.raises(RegistryError, match=r"no city catalog 'nyc'"):
+        resolve_registry(PROBLEMS_DIR, cities=["chicago"])
+
+
+def test_department_cannot_be_attributed_more_than_its_spending(registry: Path):
+    def overspend(d):
+        d["problems"]["violent_crime"]["budget_lines"][0]["share"] = 1.0
+
+    edit(registry / "cities" / "chicago.yml", overspend)
+    with pytest.raises(RegistryError, match=r"department 'CPD' add up to"):
+        resolve_registry(registry, cities=CITIES)
+
+
+def test_loader_writes_every_table_and_keeps_old_tables_on_failure(tmp_path: Path):
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    counts = write_registry(con, resolve_registry(cities=CITIES), "first")
+    for name in TABLES:
+        rows = con.execute(f'select count(*) from raw."{TABLE_PREFIX}{name}"').fetchone()[0]
+        assert rows == counts[name] > 0
+    with pytest.raises(AttributeError):
+        write_registry(con, [object()], "second")  # not a CityProblem: fails before the swap
+    load_ids = con.execute(f'select distinct _load_id from raw."{TABLE_PREFIX}factors"').fetchall()
+    assert load_ids == [("first",)]
+    leftovers = con.execute(
+        "select count(*) from information_schema.tables where table_name like '%__loading'"
+    ).fetchone()[0]
+    assert leftovers == 0
+
+
+def _problem_tractability(warehouse: Path, city: str, problem: str) -> tuple[float, dict]:
+    # not read_only: dbt, run in this process, may still hold the file open
+    con = duckdb.connect(str(warehouse))
+    try:
+        tractability = con.execute(
+            "select tractability from marts.fct_problem_scores where city = ? and problem_id = ?",
+            [city, problem],
+        ).fetchone()[0]
+        weights = dict(
+            con.execute(
+                "select component, weight from marts.fct_problem_score_components "
+                "where city = ? and problem_id = ? and score_name = 'tractability' "
+                "and component_value is not null",
+                [city, problem],
+            ).fetchall()
+        )
+        return tractability, weights
+    finally:
+        con.close()
+
+
+def _build_problem_marts(warehouse: Path, monkeypatch) -> None:
+    from dbt.cli.main import dbtRunner
+
+    monkeypatch.setenv("CIVIC_WAREHOUSE", str(warehouse))
+    result = dbtRunner().invoke(
+        [
+            "run",
+            "--project-dir",
+            str(DBT_PROJECT_DIR),
+            "--profiles-dir",
+            str(DBT_PROJECT_DIR),
+            "-s",
+            "stg_registry__*",
+            "int_problem_*",
+            "fct_problem_scores",
+            "fct_problem_score_components",
+        ]
+    )
+    assert result.success, result.exception
+
+
+def test_moving_a_factor_to_no_authority_lowers_tractability_by_the_documented_amount(
+    built_warehouse: Path, registry: Path, tmp_path: Path, monkeypatch
+):
+    """Over a copy of the built warehouse, with the real Chicago data: violent crime's
+    place_concentration factor (causal share 0.2) goes from direct (1) to none (0), so
+    city_authority falls by 0.2 and tractability by 0.2 x w_city_authority / (sum of the
+    weights of the tractability components with data)."""
+    warehouse = tmp_path / "copy.duckdb"
+    shutil.copy(built_warehouse, warehouse)
+    with duckdb.connect(str(warehouse)) as con:
+        load_problem_registry(con, PROBLEMS_DIR)
+    _build_problem_marts(warehouse, monkeypatch)
+    before, weights = _problem_tractability(warehouse, "chicago", "violent_crime")
+
+    edit(
+        registry / "violent_crime.yml",
+        lambda d: d["factors"]["place_concentration"].update({"authority": "none"}),
+    )
+    with duckdb.connect(str(warehouse)) as con:
+        write_registry(con, resolve_registry(registry, cities=CITIES))
+    _build_problem_marts(warehouse, monkeypatch)
+    after, _ = _problem_tractability(warehouse, "chicago", "violent_crime")
+
+    expected = 0.2 * (1 - 0) * weights["city_authority"] / sum(weights.values())
+    assert before - after == pytest.approx(expected, abs=1e-9)
