@@ -113,6 +113,29 @@ def publish(args: argparse.Namespace) -> int:
     return 0
 
 
+def validate(args: argparse.Namespace) -> int:
+    """Check every configuration file a run reads, without touching the warehouse."""
+    from pipelines.catalog import CatalogError, canonical_tables, city_catalogs
+    from pipelines.problems import RegistryError, resolve_registry
+    from pipelines.quality.suites import QUALITY_DIR, raw_suite
+
+    try:
+        canonical_tables()
+        catalogs = city_catalogs()
+        datasets = [d for c in catalogs for d in c.datasets.values()]
+        for dataset in datasets:
+            raw_suite(dataset, QUALITY_DIR)
+        problems = resolve_registry()
+    except (CatalogError, RegistryError, ValueError) as error:
+        print(f"civic validate: {error}", file=sys.stderr)
+        return 1
+    print(
+        f"OK: {len(catalogs)} city catalogs ({', '.join(c.city for c in catalogs)}), "
+        f"{len(datasets)} datasets with quality suites, {len(problems)} city problems."
+    )
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="civic", description=__doc__.split("\n")[0])
     commands = root.add_subparsers(dest="command", required=True)
@@ -128,6 +151,11 @@ def parser() -> argparse.ArgumentParser:
     ui_cmd = commands.add_parser("ui", help="start the Dagster UI on 127.0.0.1")
     ui_cmd.add_argument("--port", type=int, default=3000)
     ui_cmd.set_defaults(handler=ui)
+
+    validate_cmd = commands.add_parser(
+        "validate", help="check the city catalogs, quality suites and problem registry"
+    )
+    validate_cmd.set_defaults(handler=validate)
 
     publish_cmd = commands.add_parser(
         "publish", help="write a versioned release of the indicator marts (Parquet, CSV, metadata)"

@@ -77,3 +77,13 @@ def test_ui_serves_the_code_location_on_localhost():
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
+
+
+def test_validate_checks_every_configuration_file(capsys):
+    from pipelines.catalog import city_catalogs
+    from pipelines.cli import main
+
+    assert main(["validate"]) == 0
+    out = capsys.readouterr().out
+    datasets = sum(len(c.datasets) for c in city_catalogs())
+    assert f"{datasets} datasets with quality suites" in out and "chicago, nyc" in out
