@@ -113,6 +113,46 @@ def publish(args: argparse.Namespace) -> int:
     return 0
 
 
+def status(args: argparse.Namespace) -> int:
+    use_dagster_home()
+    from dagster import DagsterInstance
+
+    from pipelines.status import status_report
+
+    check_keys = None  # freshness checks; --checks adds every check (dbt tests, quality)
+    if args.checks:
+        from pipelines.definitions import defs
+
+        check_keys = defs.resolve_asset_graph().asset_check_keys
+    with DagsterInstance.get() as instance:
+        print(status_report(paths().warehouse, instance, check_keys))
+    return 0
+
+
+def backfill(args: argparse.Namespace) -> int:
+    use_dagster_home()
+    from dagster import DagsterInstance
+
+    from pipelines.backfill import BackfillError, backfill_request
+    from pipelines.runs import execute
+
+    try:
+        request = backfill_request(
+            args.city, args.dataset, args.first, args.last, args.live, args.verbose
+        )
+    except BackfillError as error:
+        print(f"civic backfill: {error}", file=sys.stderr)
+        return 2
+    print(f"civic backfill: {args.city}.{args.dataset} {args.first} to {args.last}", flush=True)
+    with DagsterInstance.get() as instance:
+        result = execute(request, instance)
+    if not result.success:
+        print(f"civic backfill FAILED (run {result.run_id}); details: `civic ui`", file=sys.stderr)
+        return 1
+    print(f"civic backfill finished (run {result.run_id}). Rebuild the indicators: `civic run`.")
+    return 0
+
+
 def validate(args: argparse.Namespace) -> int:
     """Check every configuration file a run reads, without touching the warehouse."""
     from pipelines.catalog import CatalogError, canonical_tables, city_catalogs
@@ -151,6 +191,23 @@ def parser() -> argparse.ArgumentParser:
     ui_cmd = commands.add_parser("ui", help="start the Dagster UI on 127.0.0.1")
     ui_cmd.add_argument("--port", type=int, default=3000)
     ui_cmd.set_defaults(handler=ui)
+
+    status_cmd = commands.add_parser(
+        "status", help="last runs, dataset freshness, failing checks, quarantined rows"
+    )
+    status_cmd.add_argument(
+        "--checks", action="store_true", help="report every failing check, dbt tests included"
+    )
+    status_cmd.set_defaults(handler=status)
+
+    fill = commands.add_parser("backfill", help="reload months of one dated dataset")
+    fill.add_argument("--city", required=True)
+    fill.add_argument("--dataset", required=True, help="a dataset key of the city's catalog")
+    fill.add_argument("--from", dest="first", required=True, metavar="YYYY-MM")
+    fill.add_argument("--to", dest="last", required=True, metavar="YYYY-MM")
+    fill.add_argument("--live", action="store_true", help="read the portal (network)")
+    fill.add_argument("-v", "--verbose", action="store_true", help="show Dagster's full log")
+    fill.set_defaults(handler=backfill)
 
     validate_cmd = commands.add_parser(
         "validate", help="check the city catalogs, quality suites and problem registry"

@@ -15,9 +15,14 @@ from pipelines.assets.problems import problem_registry_assets
 from pipelines.assets.raw import raw_assets
 from pipelines.assets.reference import dataset_catalog
 from pipelines.assets.transform import civic_dbt_models
+from pipelines.automation import WAREHOUSE_WRITER_TAGS
+from pipelines.automation import jobs as automation_jobs
+from pipelines.freshness import freshness_checks
 from pipelines.progress import progress_logger
 from pipelines.quality import quality_checks
 from pipelines.resources import dbt_resource, warehouse_resource
+from pipelines.schedules import schedules
+from pipelines.sensors import sensors
 from pipelines.sources import DataSources
 
 # Everything: raw loads, dbt models and tests, Parquet exports.
@@ -25,6 +30,7 @@ everything_job = define_asset_job(
     "civic_everything",
     selection=AssetSelection.all(),
     description="Load every dataset, build every dbt model and test, export the marts.",
+    run_tags=WAREHOUSE_WRITER_TAGS,  # queued with the other warehouse writers (deployment.md)
 )
 
 defs = Definitions(
@@ -35,8 +41,10 @@ defs = Definitions(
         civic_dbt_models,
         marts_parquet,
     ],
-    asset_checks=quality_checks(),
-    jobs=[everything_job],
+    asset_checks=[*quality_checks(), *freshness_checks()],
+    jobs=[everything_job, *automation_jobs()],
+    schedules=schedules(),
+    sensors=sensors(),
     resources={
         "warehouse": warehouse_resource(),
         "dbt": dbt_resource(),

@@ -12,6 +12,7 @@ from dagster import AssetExecutionContext, AssetKey, MaterializeResult, Metadata
 from dagster_duckdb import DuckDBResource
 
 from pipelines.assets.transform import civic_dbt_models
+from pipelines.automation import NO_RETRY
 from pipelines.settings import paths
 
 MARTS_SCHEMA = "marts"
@@ -54,6 +55,7 @@ def export_marts(con: duckdb.DuckDBPyConnection, target: Path) -> dict[str, int]
     key=AssetKey(["exports", "marts_parquet"]),
     deps=mart_keys,
     group_name="exports",
+    retry_policy=NO_RETRY,
     kinds={"parquet"},
     description="Every mart table as a Parquet file, for the dashboards and published releases.",
 )

@@ -6,6 +6,7 @@ from typing import Any
 from dagster import AssetExecutionContext
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
+from pipelines.automation import NO_RETRY
 from pipelines.settings import DBT_PROJECT_DIR
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
@@ -41,6 +42,11 @@ class CivicDbtTranslator(DagsterDbtTranslator):
         return fqn[1] if len(fqn) > 2 else super().get_group_name(dbt_resource_props)
 
 
-@dbt_assets(manifest=dbt_project.manifest_path, dagster_dbt_translator=CivicDbtTranslator())
+# Retrying a failed dbt build only repeats the failure (retries are for network loads).
+@dbt_assets(
+    manifest=dbt_project.manifest_path,
+    dagster_dbt_translator=CivicDbtTranslator(),
+    retry_policy=NO_RETRY,
+)
 def civic_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource):
     yield from dbt.cli(["build"], context=context).stream()

@@ -1,0 +1,215 @@
+"""Portal-update sensors against a local portal server; freshness failures -> a webhook."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from automation_defs import wired_definitions
+from dagster import (
+    AssetKey,
+    AssetMaterialization,
+    DagsterInstance,
+    DefaultSensorStatus,
+    RunRequest,
+    SkipReason,
+    build_sensor_context,
+)
+from notify_servers import WebhookServer
+from portal_server import PortalServer, Reply
+
+from pipelines.catalog import Dataset, city_catalog
+from pipelines.freshness import FreshnessConfigError, freshness_checks, freshness_windows
+from pipelines.notifications import Notifier
+from pipelines.sensors import (
+    build_portal_sensor,
+    portal_modified,
+    portal_update_job,
+    stale_data_notifier,
+    watched_datasets,
+)
+
+CRIMES = AssetKey(["raw", "chicago_crimes"])
+VIEW = "/api/views/ijzp-q8t2.json"
+
+
+@pytest.fixture(scope="module")
+def defs():
+    return wired_definitions()
+
+
+def on_server(dataset: Dataset, url: str, **portal: object) -> Dataset:
+    """The catalog entry with its portal moved to the local server."""
+    return dataset.model_copy(
+        update={"portal": dataset.portal.model_copy(update={"base_url": url, **portal})}
+    )
+
+
+def evaluate(sensor, defs, instance, cursor=None):
+    context = build_sensor_context(
+        instance=instance, cursor=cursor, definitions=defs, sensor_name=sensor.name
+    )
+    result = sensor(context)
+    return result, context.cursor
+
+
+def test_every_live_portal_dataset_has_a_stopped_sensor(defs):
+    sensors = {s.name: s for s in defs.get_repository_def().sensor_defs}
+    watched = {f"portal_update_{d.raw_table}" for _, _, d in watched_datasets()}
+    assert "portal_update_chicago_crimes" in watched
+    assert "portal_update_chicago_school_progress_reports" not in watched  # no dataset id
+    assert "portal_update_chicago_community_areas" not in watched  # a bundled file
+    for name in watched:
+        assert sensors[name].default_status == DefaultSensorStatus.STOPPED
+        assert sensors[name].minimum_interval_seconds == 15 * 60
+    assert {"notify_run_failure", "notify_stale_data", "freshness_checks"} <= set(sensors)
+
+
+def test_sensor_requests_a_load_when_the_portal_changes(defs):
+    crimes = city_catalog("chicago").datasets["crimes"]
+    updated = {"at": 1764000000}  # 2025-11-24T16:00:00Z
+    with PortalServer() as portal, DagsterInstance.ephemeral() as instance:
+        portal.route(
+            VIEW, lambda _: Reply.json({"id": "ijzp-q8t2", "rowsUpdatedAt": updated["at"]})
+        )
+        sensor = build_portal_sensor(
+            "chicago", "crimes", on_server(crimes, portal.url), portal_update_job()
+        )
+        first, cursor = evaluate(sensor, defs, instance)
+        assert isinstance(first, RunRequest)
+        assert first.run_key == "chicago_crimes@2025-11-24T16:00:00+00:00"
+        assert first.run_config == {"resources": {"sources": {"config": {"live": True}}}}
+        selected = {key.to_user_string() for key in first.asset_selection}
+        assert "raw/chicago_crimes" in selected and "exports/marts_parquet" in selected
+        assert "raw/chicago_building_permits" not in selected  # only this dataset, downstream
+        assert first.tags["civic/dataset"] == "chicago.crimes"
+        assert first.tags["dagster/asset_partition_range_end"] == (
+            datetime.now(UTC).date().replace(day=1).isoformat()
+        )
+        assert json.loads(cursor) == {"modified": "2025-11-24T16:00:00+00:00"}
+
+        same, cursor = evaluate(sensor, defs, instance, cursor)
+        assert isinstance(same, SkipReason) and "unchanged" in same.skip_message
+
+        updated["at"] += 3600
+        changed, cursor = evaluate(sensor, defs, instance, cursor)
+        assert isinstance(changed, RunRequest)
+        assert changed.run_key == "chicago_crimes@2025-11-24T17:00:00+00:00"
+        assert len(portal.seen(VIEW)) == 3  # one metadata request per tick, no row requests
+        assert {r.path for r in portal.requests} == {VIEW}
+
+
+def test_first_tick_skips_when_the_last_load_is_newer_than_the_portal(defs):
+    crimes = city_catalog("chicago").datasets["crimes"]
+    with PortalServer() as portal, DagsterInstance.ephemeral() as instance:
+        portal.route(VIEW, lambda _: Reply.json({"rowsUpdatedAt": 1500000000}))  # 2017
+        instance.report_runless_asset_event(AssetMaterialization(CRIMES, partition="2017-07-01"))
+        sensor = build_portal_sensor(
+            "chicago", "crimes", on_server(crimes, portal.url), portal_update_job()
+        )
+        result, cursor = evaluate(sensor, defs, instance)
+    assert isinstance(result, SkipReason) and "after the portal's last change" in str(result)
+    assert json.loads(cursor)["modified"].startswith("2017-07-14")
+
+
+def test_portal_errors_skip_the_tick_with_a_clear_message(defs):
+    crimes = city_catalog("chicago").datasets["crimes"]
+    with PortalServer() as portal, DagsterInstance.ephemeral() as instance:
+        portal.route(VIEW, lambda _: Reply.html("Not Found", 404))
+        sensor = build_portal_sensor(
+            "chicago", "crimes", on_server(crimes, portal.url), portal_update_job()
+        )
+        result, cursor = evaluate(sensor, defs, instance, cursor='{"modified": "x"}')
+        assert isinstance(result, SkipReason)
+        assert "chicago.crimes: could not read the modification time" in result.skip_message
+        assert "404" in result.skip_message and "next tick" in result.skip_message
+        assert cursor == '{"modified": "x"}'  # unchanged: the next tick compares again
+
+        down = build_portal_sensor(
+            "chicago", "crimes", on_server(crimes, "http://127.0.0.1:9"), portal_update_job()
+        )
+        result, _ = evaluate(down, defs, instance)
+        assert isinstance(result, SkipReason) and "ConnectorError" in result.skip_message
+
+
+def test_ckan_and_arcgis_modification_times(tmp_path):
+    nyc = city_catalog("nyc").datasets["index_crimes"]
+    with PortalServer() as portal:
+        portal.route(
+            "/api/3/action/resource_show",
+            lambda _: Reply.file("ckan_resource_show_appropriations_built.json"),
+        )
+        portal.route(
+            "/api/3/action/package_show",
+            lambda _: Reply.file("ckan_package_show_appropriations_built.json"),
+        )
+        portal.route(
+            "/arcgis/FeatureServer/0",
+            lambda _: Reply.file("arcgis_layer_chicago_crimes_built.json"),
+        )
+        ckan = on_server(nyc, portal.url, kind="ckan", dataset_id="res-1", options={})
+        arcgis = on_server(
+            nyc, f"{portal.url}/arcgis", kind="arcgis", dataset_id="FeatureServer/0", options={}
+        )
+        ckan_modified = portal_modified(ckan)
+        arcgis_modified = portal_modified(arcgis)
+    assert ckan_modified.tzinfo is not None and ckan_modified.year >= 2019
+    assert arcgis_modified == datetime(2022, 11, 30, 23, 59, 59, tzinfo=UTC)
+
+
+# -- freshness ---------------------------------------------------------------------------------
+
+
+def test_freshness_windows_are_configurable():
+    assert freshness_windows({})["daily"] == timedelta(days=2)
+    assert freshness_windows({})["yearly"] == timedelta(days=400)
+    custom = freshness_windows({"CIVIC_FRESHNESS_DAYS": "daily=3, monthly=40"})
+    assert custom["daily"] == timedelta(days=3) and custom["monthly"] == timedelta(days=40)
+    with pytest.raises(FreshnessConfigError, match="unknown cadence 'hourly'"):
+        freshness_windows({"CIVIC_FRESHNESS_DAYS": "hourly=1"})
+    with pytest.raises(FreshnessConfigError, match="positive number of days"):
+        freshness_windows({"CIVIC_FRESHNESS_DAYS": "daily=soon"})
+
+
+def test_stale_dataset_fails_its_check_and_notifies_the_webhook(defs, monkeypatch):
+    from dagster._core.definitions.asset_checks.asset_check_factories.freshness_checks import (
+        last_update,
+    )
+
+    checks = freshness_checks()
+    repo = defs.get_repository_def()
+    population = AssetKey(["raw", "nyc_population"])
+    with DagsterInstance.ephemeral() as instance, WebhookServer() as hook:
+        for key in (CRIMES, population):
+            partition = "2022-01-01" if key == CRIMES else None
+            instance.report_runless_asset_event(AssetMaterialization(key, partition=partition))
+        # Three days later: daily crimes (2-day window) is stale, yearly population is not.
+        later = datetime.now(UTC).timestamp() + 3 * 86400
+        monkeypatch.setattr(last_update, "get_current_timestamp", lambda: later)
+
+        sensor = repo.get_sensor_def("freshness_checks")
+        request, _ = evaluate(sensor, defs, instance)
+        assert isinstance(request, RunRequest) and request.asset_check_keys
+        wanted = [k for k in request.asset_check_keys if k.asset_key in (CRIMES, population)]
+        check_job = defs.resolve_implicit_global_asset_job_def().get_subset(
+            asset_selection=set(), asset_check_selection=set(wanted)
+        )
+        assert check_job.execute_in_process(instance=instance).success
+
+        notifier = Notifier(webhook_url=f"{hook.url}/hook")
+        notify = stale_data_notifier(checks, notifier)
+        result, cursor = evaluate(notify, defs, instance)
+        again, _ = evaluate(notify, defs, instance, cursor)
+
+    assert "notified about 1 stale dataset" in result.skip_message
+    assert "no new freshness failures (1 still stale)" in again.skip_message  # once per failure
+    (post,) = hook.posts
+    assert post["kind"] == "stale_data"
+    assert "chicago.crimes (daily): last loaded" in post["text"]
+    assert "nyc.population" not in post["text"]
+    assert "asset raw/chicago_crimes" in post["text"]
+    assert (
+        "refresh_daily_schedule" in post["text"]
+        and "civic run --city chicago --live" in (post["text"])
+    )
