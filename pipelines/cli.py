@@ -16,6 +16,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from pipelines.locking import WarehouseBusy
 from pipelines.settings import PROJECT_ROOT, paths
 
 
@@ -33,7 +34,6 @@ def use_dagster_home() -> None:
 
 def run(args: argparse.Namespace) -> int:
     use_dagster_home()
-    from dagster import DagsterInstance
 
     from pipelines.runs import RunRequest, execute, selected_keys
     from pipelines.summary import summarize
@@ -45,8 +45,11 @@ def run(args: argparse.Namespace) -> int:
         f"civic run: {len(selected_keys(request))} assets from {source} into {paths().warehouse}",
         flush=True,
     )
-    with DagsterInstance.get() as instance:
-        result = execute(request, instance)
+    try:
+        result = execute(request, wait_seconds=args.wait)
+    except WarehouseBusy as error:
+        print(f"civic run: {error}", file=sys.stderr)
+        return 3
     elapsed = time.monotonic() - started
     if not result.success:
         failed = [event.step_key for event in result.get_step_failure_events()]
@@ -131,7 +134,6 @@ def status(args: argparse.Namespace) -> int:
 
 def backfill(args: argparse.Namespace) -> int:
     use_dagster_home()
-    from dagster import DagsterInstance
 
     from pipelines.backfill import BackfillError, backfill_request
     from pipelines.runs import execute
@@ -144,8 +146,11 @@ def backfill(args: argparse.Namespace) -> int:
         print(f"civic backfill: {error}", file=sys.stderr)
         return 2
     print(f"civic backfill: {args.city}.{args.dataset} {args.first} to {args.last}", flush=True)
-    with DagsterInstance.get() as instance:
-        result = execute(request, instance)
+    try:
+        result = execute(request, wait_seconds=args.wait)
+    except WarehouseBusy as error:
+        print(f"civic backfill: {error}", file=sys.stderr)
+        return 3
     if not result.success:
         print(f"civic backfill FAILED (run {result.run_id}); details: `civic ui`", file=sys.stderr)
         return 1
@@ -186,6 +191,13 @@ def parser() -> argparse.ArgumentParser:
         "--live", action="store_true", help="read the portals (network) instead of bundled data"
     )
     run_cmd.add_argument("-v", "--verbose", action="store_true", help="show Dagster's full log")
+    run_cmd.add_argument(
+        "--wait",
+        type=float,
+        default=600,
+        metavar="SECONDS",
+        help="how long to wait for a run already writing the warehouse (default 600)",
+    )
     run_cmd.set_defaults(handler=run)
 
     ui_cmd = commands.add_parser("ui", help="start the Dagster UI on 127.0.0.1")
@@ -207,6 +219,13 @@ def parser() -> argparse.ArgumentParser:
     fill.add_argument("--to", dest="last", required=True, metavar="YYYY-MM")
     fill.add_argument("--live", action="store_true", help="read the portal (network)")
     fill.add_argument("-v", "--verbose", action="store_true", help="show Dagster's full log")
+    fill.add_argument(
+        "--wait",
+        type=float,
+        default=600,
+        metavar="SECONDS",
+        help="how long to wait for a run already writing the warehouse",
+    )
     fill.set_defaults(handler=backfill)
 
     validate_cmd = commands.add_parser(

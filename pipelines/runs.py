@@ -6,6 +6,8 @@ which months of the dated datasets (all of them by default, in one single-run ba
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from dagster import AssetKey, DagsterInstance, ExecuteInProcessResult
@@ -16,6 +18,8 @@ from dagster._core.storage.tags import (
 
 from pipelines.assets.raw import raw_asset_key
 from pipelines.catalog import CatalogError, city_catalog
+from pipelines.locking import warehouse_writer
+from pipelines.settings import paths
 
 
 @dataclass(frozen=True)
@@ -72,15 +76,32 @@ def run_config(request: RunRequest, total_assets: int) -> dict:
     return config
 
 
-def execute(request: RunRequest, instance: DagsterInstance) -> ExecuteInProcessResult:
+@contextmanager
+def _opened(instance: DagsterInstance | None) -> Iterator[DagsterInstance]:
+    if instance is not None:
+        yield instance
+        return
+    with DagsterInstance.get() as opened:
+        yield opened
+
+
+def execute(
+    request: RunRequest, instance: DagsterInstance | None = None, wait_seconds: float = 600
+) -> ExecuteInProcessResult:
+    """Run the request once no other run writes the warehouse (WarehouseBusy past the wait).
+
+    Without an `instance`, Dagster's instance (DAGSTER_HOME) is opened inside the lock too:
+    two processes creating its storage at once would collide.
+    """
     from pipelines.definitions import defs, everything_job
 
     keys = selected_keys(request)
     job = defs.resolve_job_def(everything_job.name)
-    return job.execute_in_process(
-        instance=instance,
-        raise_on_error=False,
-        asset_selection=keys,
-        run_config=run_config(request, len(keys)),
-        tags=partition_range_tags(request),
-    )
+    with warehouse_writer(paths().warehouse, wait_seconds), _opened(instance) as active:
+        return job.execute_in_process(
+            instance=active,
+            raise_on_error=False,
+            asset_selection=keys,
+            run_config=run_config(request, len(keys)),
+            tags=partition_range_tags(request),
+        )
