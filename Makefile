@@ -1,13 +1,14 @@
 # Two commands on a fresh machine (Python 3.11, pip, node/npm):
 #   make demo   install everything, run the whole pipeline on the bundled data, build dashboards
-#   make test   install everything, lint, run the test suite
+#   make test   install everything (with Debian's chromium for the browser tests), lint, test
 # uv is bootstrapped into .tools/ with pip, then installs the locked stack (uv.lock).
 
 UV_VERSION := 0.13.9
 PYTHON ?= python3
 UV := .tools/bin/uv
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install demo run dashboards test lint ui clean
+.PHONY: install browser-deps demo run dashboards test lint ui clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -15,6 +16,12 @@ $(UV):
 
 install: $(UV)
 	$(UV) sync --frozen
+
+# The browser tests drive Debian's chromium with Playwright (its own browser download does
+# not work offline); the dashboards' npm packages are installed by `civic dashboards build`.
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
 
 run: install
 	$(UV) run civic run
@@ -29,7 +36,7 @@ lint: install
 	$(UV) run ruff check pipelines tests
 	$(UV) run ruff format --check pipelines tests
 
-test: lint
+test: lint browser-deps
 	$(UV) run pytest
 
 ui: install

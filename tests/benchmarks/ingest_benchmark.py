@@ -17,7 +17,7 @@ Data (never in the repository) go to --data-dir (default /tmp/civic-bench):
 Measured, each in a fresh Python subprocess (peak RSS = the child's VmHWM):
 
 a. native:       create table t as select * from read_csv(<glob>, all_varchar, union_by_name)
-b. connector:    load_raw_table(FileConnector(crimes_*.csv).batches(), merge_key='_source_file')
+b. connector:    load_raw_table(FileConnector(crimes_*.csv).scan(), merge_key='_source_file')
 c. incremental:  one new month file, FileConnector(since=<watermark in meta.load_log>) merged
                  into a copy of the warehouse written by (b)
 d. dbt build:    the bundled warehouse (`civic run`) with raw.chicago_crimes replaced by the
@@ -184,10 +184,11 @@ def child_connector(crimes: Path, db: Path, incremental: bool = False) -> dict:
     con = duckdb.connect(str(db))
     since = latest_watermark(con, TABLE) if incremental else None
     connector = FileConnector(crimes, PATTERN, "csv", since=since)
+    # The pipeline's path for local files: the connector's scan runs inside the warehouse.
     result = load_raw_table(
         con,
         TABLE,
-        connector.batches(),
+        connector.scan(),
         merge_key="_source_file",
         watermark=lambda: connector.watermark,
         source=connector.source_uri(),
@@ -216,7 +217,7 @@ def child_dbt_load(crimes: Path, db: Path) -> dict:
     con = duckdb.connect(str(db))
     before = con.execute(f"select count(*) from raw.{TABLE}").fetchone()[0]
     connector = FileConnector(crimes, PATTERN, "csv")
-    result = load_raw_table(con, TABLE, connector.batches(), source=connector.source_uri())
+    result = load_raw_table(con, TABLE, connector.scan(), source=connector.source_uri())
     con.close()
     return {
         "rows": result.rows,

@@ -5,12 +5,19 @@ with source as (
 
 ),
 
+-- parse the date once: on millions of rows the parse is most of this model's cost
+parsed as (
+
+    select *, {{ to_timestamp('date', '%Y-%m-%d %H:%M:%S') }} as occurred_at
+    from source
+
+),
+
 renamed as (
 
     select
-        {{ to_timestamp('date', '%Y-%m-%d %H:%M:%S') }} as occurred_at,
-        cast(date_trunc('month', {{ to_timestamp('date', '%Y-%m-%d %H:%M:%S') }}) as date)
-            as occurred_month,
+        occurred_at,
+        cast(date_trunc('month', occurred_at) as date) as occurred_month,
         {{ clean_text('block') }} as block,
         upper({{ clean_text('primary_type') }}) as primary_type,
         upper({{ clean_text('description') }}) as description,
@@ -21,7 +28,7 @@ renamed as (
         _source_file,
         _load_id,
         _loaded_at
-    from source
+    from parsed
 
 )
 
