@@ -18,6 +18,49 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pipelines.settings import SOURCES_DIR
 
 IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+# Published column names are matched against the source's header and always quoted in SQL;
+# still, no real header has quotes, semicolons, backslashes, control characters or SQL
+# comment markers, so a name with them is refused as an injection attempt or a typo.
+PUBLISHED_NAME = re.compile(r'^[^\x00-\x1f\x7f";`\\]{1,128}$')
+SQL_COMMENT = ("--", "/*", "*/")
+# Portal options: keys are identifiers; these name a field of the portal's data.
+FIELD_OPTIONS = {"date_field", "watermark_column", "watermark_field"}
+FIELD_NAME = re.compile(r"^:?@?[A-Za-z_][A-Za-z0-9_.]{0,127}$")
+ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]{0,127}$")
+FILTER_OPTIONS = {"where"}
+
+
+def check_published_name(name: str) -> str:
+    if not PUBLISHED_NAME.match(name) or any(marker in name for marker in SQL_COMMENT):
+        raise ValueError(
+            f"not a published column name: {name!r} (no quotes, ;, `, \\, control characters "
+            "or SQL comments)"
+        )
+    return name
+
+
+def check_portal_filter(key: str, value: str) -> str:
+    """A filter the portal applies (SoQL/ArcGIS `where`): one expression, nothing more."""
+    problem = None
+    if ";" in value or any(marker in value for marker in SQL_COMMENT):
+        problem = "no ;, -- or /* */"
+    elif re.search(r"[\x00-\x1f\x7f]", value):
+        problem = "no control characters"
+    elif value.count("'") % 2 or value.count('"') % 2:
+        problem = "quotes must be closed"
+    else:
+        depth = 0
+        for char in re.sub(r"'[^']*'", "", value):
+            depth += {"(": 1, ")": -1}.get(char, 0)
+            if depth < 0:
+                break
+        if depth:
+            problem = "parentheses must balance"
+    if problem:
+        raise ValueError(f"options.{key}: not a single filter expression ({problem}): {value!r}")
+    return value
+
+
 CANONICAL_FILE = "canonical.yml"
 CITIES_SUBDIR = "cities"
 Domain = Literal["crime", "education", "development", "spending", "population", "geography"]
@@ -62,6 +105,26 @@ class Portal(Strict):
             raise ValueError(f"must be an http(s) URL, got {value!r}")
         return value
 
+    @field_validator("options")
+    @classmethod
+    def options_are_safe(
+        cls, value: dict[str, str | int | float | bool]
+    ) -> dict[str, str | int | float | bool]:
+        for key, option in value.items():
+            if not IDENTIFIER.match(key):
+                raise ValueError(f"option names must be identifiers, got {key!r}")
+            if not isinstance(option, str):
+                continue
+            if key in FIELD_OPTIONS and not FIELD_NAME.match(option):
+                raise ValueError(f"options.{key}: not a field name: {option!r}")
+            if key == "token_env" and not ENV_NAME.match(option):
+                raise ValueError(f"options.token_env: not an environment variable: {option!r}")
+            if key in FILTER_OPTIONS:
+                check_portal_filter(key, option)
+            elif re.search(r"[\x00-\x1f\x7f]", option):
+                raise ValueError(f"options.{key}: control characters in {option!r}")
+        return value
+
     @field_validator("dataset_id")
     @classmethod
     def is_portal_id(cls, value: str | None) -> str | None:
@@ -92,6 +155,11 @@ class MonthlyPartitioning(Strict):
     column: str
     format: str = Field(description="strptime format of the column, e.g. '%m/%d/%Y'.")
     start: str = Field(description="First month, YYYY-MM.")
+
+    @field_validator("column")
+    @classmethod
+    def is_published_name(cls, value: str) -> str:
+        return check_published_name(value)
 
     @field_validator("start")
     @classmethod
@@ -133,6 +201,11 @@ class Dataset(Strict):
         bad = [name for name in value if not IDENTIFIER.match(name)]
         if bad:
             raise ValueError(f"canonical column names must be identifiers: {bad}")
+        for canonical, published in value.items():
+            try:
+                check_published_name(published)
+            except ValueError as error:
+                raise ValueError(f"{canonical}: {error}") from None
         return value
 
     @model_validator(mode="after")

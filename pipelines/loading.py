@@ -11,6 +11,12 @@ transaction put them in place. Three ways, chosen by the caller:
 The same transaction appends a line to `meta.load_log` (rows, scope, watermark), so the
 watermark of an incremental load is stored with the data it describes. A failed or
 interrupted load leaves the previous good data in place.
+
+Row-level quarantine: the critical single-value rules of the table's quality suite
+(`row_rules`, see `pipelines.quality.row_rules`) are evaluated in SQL on the staging table in
+the same transaction; rows failing one are copied to `meta.quarantined_rows` (table, load id,
+first failing rule, the row as JSON) and left out of the swap. A load whose every row is
+quarantined fails instead of swapping in an empty table.
 """
 
 from __future__ import annotations
@@ -18,15 +24,19 @@ from __future__ import annotations
 import itertools
 import re
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING
 
 import duckdb
 import pyarrow as pa
 
 from pipelines.catalog import IDENTIFIER
 from pipelines.connectors.base import DuckDBScan
+
+if TYPE_CHECKING:
+    from pipelines.quality.row_rules import RowRule
 
 RAW_SCHEMA = "raw"
 META_SCHEMA = "meta"
@@ -126,8 +136,13 @@ def load_raw_table(
     merge_key: str | None = None,
     watermark: str | Callable[[], str | None] | None = None,
     source: str = "",
+    row_rules: Sequence[RowRule] = (),
 ) -> LoadResult:
-    """Put the batches in `raw.<table>` (see the module doc), or change nothing on failure."""
+    """Put the batches in `raw.<table>` (see the module doc), or change nothing on failure.
+
+    `row_rules`: the rules whose failing rows are quarantined instead of loaded, e.g.
+    `row_rules(raw_suite(dataset))` from `pipelines.quality.row_rules`.
+    """
     if not IDENTIFIER.match(table):
         raise LoadError(f"{table!r} is not a valid raw table name")
     if months and merge_key:
@@ -150,7 +165,11 @@ def load_raw_table(
             )
         rows = con.execute(f"select count(*) from {staging}").fetchone()[0]
         if rows == 0 and not (months or merge_key):
-            raise LoadError(f"raw.{table}: the source returned no rows; previous data kept")
+            label = batches.label if isinstance(batches, DuckDBScan) else ""
+            raise LoadError(
+                f"raw.{table}: the source returned no rows{f' ({label})' if label else ''}; "
+                "previous data kept"
+            )
         con.execute("begin transaction")
         try:
             quarantined = 0
@@ -158,11 +177,21 @@ def load_raw_table(
                 quarantined = _quarantine_undated(
                     con, staging, table, load_id, partition_column, months
                 )
+            failed_rules = _quarantine_rule_failures(
+                con, staging, table, load_id, row_rules, months
+            )
+            quarantined += failed_rules
+            _refuse_if_all_quarantined(
+                con, staging, table, load_id, months, quarantined, failed_rules
+            )
+            if months:
                 rows = _replace_months(con, staging, table, months)
             elif merge_key:
+                rows = con.execute(f"select count(*) from {staging}").fetchone()[0]
                 key = merge_key if merge_key in METADATA_COLUMNS else column_name(merge_key)
                 _merge_on_key(con, staging, table, key)
             else:
+                rows = con.execute(f"select count(*) from {staging}").fetchone()[0]
                 con.execute(f'drop table if exists {RAW_SCHEMA}."{table}"')
                 con.execute(f'alter table {staging} rename to "{table}"')
             mode = "months" if months else "merge" if merge_key else "replace"
@@ -223,9 +252,12 @@ def _scan_into(con, staging, table, scan: DuckDBScan, columns, load_id, loaded_a
             {**scan.params, "load_id": load_id, "loaded_at": loaded_at},
         )
     except duckdb.Error as error:
-        first_line = str(error).strip().splitlines()[0]  # DuckDB appends pages of hints
+        if scan.explain is not None:  # the connector knows its files: it names file and line
+            reason = scan.explain(error)
+        else:
+            reason = str(error).strip().splitlines()[0]  # DuckDB appends pages of hints
         raise LoadError(
-            f"raw.{table}: could not read the source ({first_line}); previous data kept. "
+            f"raw.{table}: could not read the source ({reason}); previous data kept. "
             "Check that the file is well-formed (CSV: comma-separated, double-quoted, the same "
             "number of fields on every line), fix or restore it and re-run the load"
         ) from error
@@ -331,6 +363,94 @@ def _quarantine_undated(
         },
     )
     return con.execute(f"select count(*) {rejected}", bounds).fetchone()[0]
+
+
+def _in_scope(months: MonthRange | None) -> tuple[str, dict[str, object]]:
+    """The staging rows this load puts in place: a month load's months, else every row."""
+    if months is None:
+        return "true", {}
+    return "_partition >= $start and _partition < $end", {
+        "start": months.start,
+        "end": months.end,
+    }
+
+
+def _quarantine_rule_failures(
+    con, staging: str, table: str, load_id: str, rules, months: MonthRange | None
+) -> int:
+    """Rows failing a row rule go to meta.quarantined_rows (first failing rule) and leave
+    the staging table. Runs inside the load's transaction."""
+    if not rules:
+        return 0
+    from pipelines.quality.row_rules import bad_row_predicates
+
+    stored = dict(
+        con.execute(
+            "select column_name, data_type from information_schema.columns "
+            "where table_schema = ? and table_name = ? order by ordinal_position",
+            [RAW_SCHEMA, f"{table}__loading"],
+        ).fetchall()
+    )
+    predicates = bad_row_predicates(rules, table, stored)
+    if not predicates.pairs:
+        return 0
+    scope, bounds = _in_scope(months)
+    bad = " or ".join(predicate for _, predicate in predicates.pairs)
+    names = {f"rule_name_{i}": name for i, (name, _) in enumerate(predicates.pairs)}
+    first_failing = " ".join(
+        f"when {predicate} then $rule_name_{i}" for i, (_, predicate) in enumerate(predicates.pairs)
+    )
+    where = f"where ({scope}) and ({bad})"
+    con.execute(
+        "insert into meta.quarantined_rows "
+        f"select $table, $load_id, case {first_failing} end, to_json(r), now() "
+        f"from {staging} as r {where}",
+        {**predicates.parameters, **bounds, **names, "table": table, "load_id": load_id},
+    )
+    (removed,) = con.execute(
+        f"delete from {staging} {where}", {**predicates.parameters, **bounds}
+    ).fetchone()
+    return int(removed)
+
+
+def _refuse_if_all_quarantined(
+    con,
+    staging: str,
+    table: str,
+    load_id: str,
+    months: MonthRange | None,
+    quarantined: int,
+    failed_rules: int,
+) -> None:
+    """Swapping in an empty table (or empty months) because every row was bad would hide
+    the problem: fail, keep the previous data, and say which rules the rows failed."""
+    if not quarantined:
+        return
+    scope, bounds = _in_scope(months)
+    (kept,) = con.execute(f"select count(*) from {staging} where {scope}", bounds).fetchone()
+    if kept:
+        return
+    if months and not failed_rules:
+        # Only undated rows were set aside: fail only if no row had a date at all (a month
+        # with no rows of its own is not an error; the undated rows are quarantined anyway).
+        (dated,) = con.execute(
+            f"select count(*) from {staging} where _partition is not null"
+        ).fetchone()
+        if dated:
+            return
+    by_rule = con.execute(
+        "select rule, count(*), min(row_values::varchar) from meta.quarantined_rows "
+        "where raw_table = ? and load_id = ? group by rule order by count(*) desc, rule",
+        [table, load_id],
+    ).fetchall()
+    rules = ", ".join(f"{rule}: {count:,}" for rule, count, _ in by_rule)
+    example = by_rule[0][2] if by_rule else ""
+    example = example if len(example) <= 300 else example[:299] + "…"
+    raise LoadError(
+        f"raw.{table}: every row of the load ({quarantined:,}) failed a critical row rule "
+        f"({rules}); previous data kept, nothing swapped in. Example row: {example}. Fix the "
+        "source (or the rule in sources/quality/) and re-run the load"
+    )
 
 
 def _replace_months(con, staging: str, table: str, months: MonthRange) -> int:

@@ -21,6 +21,8 @@ from dagster_duckdb import DuckDBResource
 
 from pipelines.catalog import CityCatalog, Dataset, city_catalogs
 from pipelines.loading import RAW_SCHEMA, MonthRange, latest_watermark, load_raw_table
+from pipelines.quality.row_rules import row_rules
+from pipelines.quality.suites import raw_suite
 from pipelines.sources import DataSources
 
 
@@ -119,6 +121,7 @@ def build_raw_asset(catalog: CityCatalog, name: str, dataset: Dataset) -> Assets
                 merge_key=extract.merge_key,
                 watermark=extract.watermark,
                 source=extract.connector.source_uri(),
+                row_rules=row_rules(raw_suite(dataset)),
             )
             watermark = latest_watermark(con, dataset.raw_table)
         scope = f" for {months.describe()}" if months else ""

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import pyarrow as pa
@@ -16,6 +16,10 @@ class DuckDBScan:
 
     sql: str
     params: dict[str, object]
+    # What is read, for messages (e.g. 'chicago/community_areas.csv').
+    label: str = ""
+    # Turns a DuckDB error of the query into a message naming the file and line.
+    explain: Callable[[BaseException], str] | None = field(default=None, compare=False)
 
 
 class ConnectorError(RuntimeError):

@@ -6,7 +6,9 @@ row records the file it came from in `_source_file`.
 
 from __future__ import annotations
 
+import csv
 import gzip
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -18,13 +20,19 @@ import pyarrow as pa
 from pipelines.connectors.base import ConnectorError, DuckDBScan
 
 BATCH_ROWS = 100_000
+# The longest CSV line read (DuckDB's default, pinned so an upgrade cannot change it): a
+# longer line (e.g. a 20 MB field) fails the load with the file and the sizes named; it is
+# never cut. Parquet and JSON values have no such limit (JSON objects: DuckDB's 16 MB).
+MAX_LINE_BYTES = 2_000_000
+SNIFF_BYTES = 1024  # bytes read from the start of each file to recognise an HTML page
+DIAGNOSED_LINES = 5_000_000  # a malformed CSV is searched this far for the first bad line
 
 # The CSV dialect is pinned (RFC 4180): left to guess, DuckDB's sniffer may skip leading
 # lines it finds inconsistent, silently dropping rows of a malformed file instead of failing.
 READERS = {
     "csv": "read_csv($files, all_varchar = true, header = true, union_by_name = {union}, "
     "delim = ',', quote = '\"', escape = '\"', skip = 0, strict_mode = true, "
-    "filename = '_source_file')",
+    f"max_line_size = {MAX_LINE_BYTES}, filename = '_source_file')",
     "parquet": "read_parquet($files, union_by_name = {union}, filename = '_source_file')",
     "json": "read_json($files, union_by_name = {union}, filename = '_source_file')",
 }
@@ -70,6 +78,8 @@ class FileConnector:
         files = [p for p in every_file if self.since is None or self.modified(p) > self.since]
         if not files:
             return None
+        for path in files:
+            self.refuse_non_data(path)
         # Unioning by name makes DuckDB sniff every file (as costly as reading them all); do
         # it only when the CSV headers differ.
         union = self.format != "csv" or len({csv_header(path) for path in files}) > 1
@@ -80,7 +90,53 @@ class FileConnector:
             "select cast(columns(* exclude (_source_file)) as varchar), "
             f"replace(_source_file, $root, '') as _source_file from {reader}"
         )
-        return DuckDBScan(sql, {"files": [str(p) for p in files], "root": f"{self.root}/"})
+        return DuckDBScan(
+            sql,
+            {"files": [str(p) for p in files], "root": f"{self.root}/"},
+            label=", ".join(self.relative(p) for p in files),
+            explain=self.explain,
+        )
+
+    def relative(self, path: Path | str) -> str:
+        path = Path(path)
+        return str(path.relative_to(self.root)) if path.is_relative_to(self.root) else path.name
+
+    def refuse_non_data(self, path: Path) -> None:
+        """An empty file or an HTML page (an error page saved in place of the data) would
+        otherwise read as an empty or one-column table: refuse it, naming the file."""
+        name = self.relative(path)
+        if path.stat().st_size == 0:
+            raise ConnectorError(
+                f"{name} is empty (0 bytes), not {self.format}: a failed download or copy? "
+                "Restore the file and re-run the load"
+            )
+        if self.format == "parquet":
+            return
+        start = head(path, SNIFF_BYTES).lstrip(b"\xef\xbb\xbf \t\r\n")
+        if start.lower().startswith((b"<!doctype html", b"<html", b"<?xml", b"<head", b"<body")):
+            title = re.search(rb"<title[^>]*>(.*?)</title", start, re.DOTALL | re.IGNORECASE)
+            shown = f" ({title.group(1).decode(errors='replace').strip()[:80]!r})" if title else ""
+            raise ConnectorError(
+                f"{name} is an HTML page{shown}, not {self.format}: an error or login page "
+                "saved in place of the data? Restore the file and re-run the load"
+            )
+
+    def explain(self, error: BaseException) -> str:
+        """A DuckDB reader error as one line: the file, the reason, and for a CSV whose
+        dialect could not be read, the first line that breaks RFC 4180."""
+        lines = str(error).strip().splitlines()
+        found = (FILE_IN_ERROR.search(line) for line in lines)
+        path = next((m.group(1) or m.group(2) for m in found if m), None)
+        reason = " ".join(reason_lines(lines))
+        name = self.relative(path) if path else None
+        if self.format == "csv" and path and "sniffing" in reason:
+            reason = csv_problem(Path(path)) or reason
+        elif self.format == "csv" and path and "not utf-8" in reason.lower():
+            reason = (csv_problem(Path(path)) or reason) + (
+                ": re-save it as UTF-8 (Latin-1 or Windows-1252 bytes are not guessed)"
+            )
+        reason = reason if len(reason) <= 400 else reason[:399] + "…"
+        return f"{name}: {reason}" if name else reason
 
     def batches(self) -> Iterator[pa.RecordBatch]:
         scan = self.scan()
@@ -95,6 +151,65 @@ class FileConnector:
     def unreadable(self, scan: DuckDBScan, error: Exception) -> str:
         names = ", ".join(Path(name).name for name in scan.params["files"])
         return f"could not read {names} as {self.format}: {error}"
+
+
+FILE_IN_ERROR = re.compile(r'^\s*file = (.+?)\s*$|\bfile "([^"]+)"')
+
+
+def reason_lines(lines: list[str]) -> Iterator[str]:
+    """The lines of a DuckDB error that say what is wrong (not the hints, the reader's
+    options, the query or the offending line itself, which may be megabytes long)."""
+    for line in lines:
+        text = line.strip()
+        if text.startswith(("Possible", "LINE 1:", "file =", "The search space")):
+            return
+        if not text or text.startswith("Original Line:"):
+            continue
+        yield text.removeprefix("Invalid Input Error: ")[:300]
+
+
+def head(path: Path, size: int) -> bytes:
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rb") as file:
+            return file.read(size)
+    except (OSError, EOFError):  # not really gzip: the reader will say so
+        return b""
+
+
+def csv_problem(path: Path) -> str | None:
+    """The first RFC 4180 violation of a CSV file, e.g. 'line 3: 3 fields, the header has 2'."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rt", encoding="utf-8-sig", newline="") as file:
+            reader = csv.reader(file, strict=True)
+            header = next(reader, [])
+            for number, row in enumerate(reader, start=2):
+                if len(row) != len(header):
+                    return (
+                        f"line {reader.line_num}: {len(row)} fields, the header has {len(header)}"
+                    )
+                if number > DIAGNOSED_LINES:
+                    return None
+    except csv.Error as error:
+        return f"line {reader.line_num}: {error} (a quote opened and never closed?)"
+    except UnicodeDecodeError:
+        return not_utf8(path)
+    except (OSError, EOFError) as error:
+        return f"cannot be read: {error}"
+    return None
+
+
+def not_utf8(path: Path) -> str:
+    """Where a file stops being UTF-8: the first line that does not decode."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as file:
+        for number, line in enumerate(file, start=1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError as error:
+                return f"not UTF-8 (byte 0x{line[error.start]:02x} on line {number})"
+    return "not UTF-8"
 
 
 def csv_header(path: Path) -> str:
