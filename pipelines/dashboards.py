@@ -138,6 +138,15 @@ def query_errors(output: list[str]) -> list[str]:
     return list(dict.fromkeys(line.strip() for line in output if "Error in Query!" in line))
 
 
+def source_errors(output: list[str]) -> list[str]:
+    """Lines in `evidence sources` output that report a source query that failed.
+
+    `evidence sources` exits 0 even when a table fails (it prints `<table> ✖ <error>`); the
+    pages reading that table would then fail or show nothing.
+    """
+    return list(dict.fromkeys(line.strip() for line in output if " ✖ " in line))
+
+
 def ensure_npm_deps(dashboards_dir: Path = DASHBOARDS_DIR) -> None:
     """``npm ci`` when needed, then check the offline Parquet patch is in place."""
     if npm_deps_stale(dashboards_dir):
@@ -168,12 +177,14 @@ def build_site(exports_dir: Path = DEFAULT_EXPORTS_DIR) -> Path:
     stage_exports(exports_dir, DASHBOARDS_DIR)  # first: bad input fails fast
     ensure_npm_deps(DASHBOARDS_DIR)
     evidence = str(DASHBOARDS_DIR / "node_modules" / ".bin" / "evidence")
-    run_step(
-        "evidence sources",
-        [evidence, "sources"],
-        DASHBOARDS_DIR,
-        "check the SQL in dashboards/sources/warehouse/ against the exported Parquet schema",
+    sources_fix = (
+        "check the SQL in dashboards/sources/warehouse/ against the exported Parquet schema"
     )
+    output = run_step("evidence sources", [evidence, "sources"], DASHBOARDS_DIR, sources_fix)
+    if errors := source_errors(output):
+        raise DashboardBuildError(
+            "evidence sources", "source queries failed:\n" + "\n".join(errors), sources_fix
+        )
     build_dir = DASHBOARDS_DIR / BUILD_SUBDIR
     shutil.rmtree(build_dir, ignore_errors=True)  # evidence merges into build/; start clean
     build_fix = (

@@ -129,3 +129,13 @@ def test_query_errors_are_found_in_evidence_build_output():
     ]
     assert dashboards.query_errors(output) == [output[1]]
     assert dashboards.query_errors(output[::2]) == []
+
+
+def test_source_errors_are_found_in_evidence_sources_output():
+    output = [
+        "    dim_indicators ✔ Finished, wrote 11 rows.",
+        "    fct_indicator_gaps ✖ Invalid argument error: Need at least 128 bytes for bitmap",
+        "  [INFO]:    ✅ Done!",
+    ]
+    assert dashboards.source_errors(output) == [output[1].strip()]
+    assert dashboards.source_errors(output[::2]) == []

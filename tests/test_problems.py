@@ -94,9 +94,7 @@ def test_causal_weights_must_sum_to_one(registry: Path):
         registry / "unemployment.yml",
         lambda d: d["factors"]["labour_demand"].update({"causal_weight": 0.9}),
     )
-    with pytest.raises(
-        RegistryError, match=r"unemployment.yml: factors: causal_weight must sum"
-    ):
+    with pytest.raises(RegistryError, match=r"unemployment.yml: factors: causal_weight must sum"):
         resolve_registry(registry, cities=CITIES)
 
 
@@ -114,9 +112,7 @@ def test_city_file_must_name_known_factors_and_cities(registry: Path):
         registry / "cities" / "nyc.yml",
         lambda d: d["problems"]["violent_crime"]["budget_lines"][0].update({"factor": "weather"}),
     )
-    with pytest.raises(
-        RegistryError, match=r"violent_crime.budget_lines.0.factor"
-    ):
+    with pytest.raises(RegistryError, match=r"violent_crime.budget_lines.0.factor"):
         resolve_registry(registry, cities=CITIES)
     with pytest.raises(RegistryError, match=r"no city catalog 'nyc'"):
         resolve_registry(PROBLEMS_DIR, cities=["chicago"])

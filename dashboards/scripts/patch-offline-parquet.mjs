@@ -24,7 +24,9 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const USQL = path.join(ROOT, 'node_modules/@evidence-dev/universal-sql');
-const MARKER = '/* civic-offline-parquet-patch v1 */';
+const MARKER = '/* civic-offline-parquet-patch v2 */';
+// Files patched by an earlier version of this script: `npm ci` restores the originals first.
+const OLD_MARKER = /\/\* civic-offline-parquet-patch v\d+ \*\//;
 
 const EXPECTED_VERSIONS = {
 	'@evidence-dev/evidence': '40.1.8',
@@ -118,6 +120,12 @@ const BUILD_IMPORT_NEW = `import {
 import { tableFromIPC as tableFromIPCStream, Table as ArrowTable } from 'apache-arrow';
 ${MARKER}
 async function mergeParquetFiles(inputPaths, outputPath) {
+	// One batch file (tables up to 1M rows): copy it as written. Decoding it into apache-arrow JS
+	// and re-encoding it breaks Boolean columns ("Need at least N bytes for bitmap").
+	if (inputPaths.length === 1) {
+		await fs.copyFile(inputPaths[0], outputPath);
+		return;
+	}
 	const batches = [];
 	for (const p of inputPaths) {
 		const ipc = readParquetWasm(new Uint8Array(await fs.readFile(p))).intoIPCStream();
@@ -248,6 +256,8 @@ function main() {
 		const text = fs.readFileSync(abs, 'utf8');
 		if (text.includes(MARKER)) {
 			console.log(`[offline-patch] ${file}: already patched`);
+		} else if (OLD_MARKER.test(text)) {
+			fail(`${file} carries an older version of this patch; run \`npm ci\` in dashboards/`);
 		} else if (checkOnly) {
 			fail(`${file} is not patched; run \`npm ci\` in dashboards/`);
 		} else {
