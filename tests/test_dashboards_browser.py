@@ -126,7 +126,9 @@ def screenshots() -> Path:
     return SCREENSHOTS
 
 
-@pytest.fixture(scope="session")
+# Module scope: an open read-only connection would stop later tests in this process from
+# writing the same warehouse (DuckDB refuses a second configuration of an open file).
+@pytest.fixture(scope="module")
 def warehouse(built_warehouse: Path):
     con = duckdb.connect(str(built_warehouse), read_only=True)
     yield con

@@ -31,6 +31,7 @@
         'ew_month_min_count': 5,
         'ew_month_methods': ['c2', 'c3'],
         'ew_poisson_confirm': true,
+        'ew_poisson_dispersion': 'quasi',
         'ew_level_z': {'watch': 1.96, 'warning': 2.576, 'alert': 3.09},
         'ew_seasonal_years_back': 3,
         'ew_seasonal_min_years': 1,

@@ -7,13 +7,27 @@
 --   C3 = C2_t + max(0, C2_{t-1} - 1) + max(0, C2_{t-2} - 1) (published CDC definition).
 -- Null statistics where the baseline is incomplete (C2 needs B + 2 earlier periods).
 -- Levels (watch / warning / alert) need: statistic >= the level's z (ew_level_z), a
--- Poisson confirmation (the one-sided Poisson tail of y against the baseline mean reaches
--- the same z; ew_poisson_confirm) and enough events (y >= min_count for a rise, a baseline
--- mean >= min_count for a fall). Why these additions: ANALYTICS.md (measured false-alarm
--- rate). Settings per grain: vars ew_<grain>_baseline / _guard / _min_sigma / _min_count.
+-- quasi-Poisson confirmation and enough events (y >= min_count for a rise, a baseline
+-- mean >= min_count for a fall). The confirmation (ew_poisson_confirm): the one-sided
+-- Poisson tail deviate of y against the baseline mean, divided by sqrt(phi) where the
+-- dispersion phi = baseline variance / baseline mean (floored at 1) is estimated from the
+-- same baseline window, must reach the level's one-sided tail of Student's t with B - 1
+-- df (the df of the estimated dispersion): e.g. 3.42 instead of 3.09 for the alert level
+-- with B = 28. ew_poisson_dispersion = 'poisson' restores the plain Poisson test at the
+-- normal thresholds. Why these additions: ANALYTICS.md (measured false-alarm rate).
+-- Settings per grain: vars ew_<grain>_baseline / _guard / _min_sigma / _min_count.
 {%- set grains = analytics_setting('ew_count_grains') %}
 {%- set levels = analytics_setting('ew_level_z') %}
 {%- set confirm = analytics_setting('ew_poisson_confirm') %}
+{%- set quasi = analytics_setting('ew_poisson_dispersion') %}
+{%- if quasi not in ['quasi', 'poisson'] %}
+    {{ exceptions.raise_compiler_error("ew_poisson_dispersion must be 'quasi' or 'poisson'") }}
+{%- endif %}
+{%- set quasi = quasi == 'quasi' %}
+{%- set confirm_thresholds = {} %}
+{%- for level in ['watch', 'warning', 'alert'] %}
+    {%- do confirm_thresholds.update({level: 'confirm_' ~ level ~ '_z'}) %}
+{%- endfor %}
 with series as (
 
     select * from {{ ref('int_early_warning_series') }}
@@ -31,6 +45,9 @@ windows_{{ grain }} as (
         {{ g }} as guard_periods,
         cast({{ analytics_setting('ew_' ~ grain ~ '_min_sigma') }} as double) as min_sigma,
         {{ analytics_setting('ew_' ~ grain ~ '_min_count') }} as min_count,
+        {%- for level in ['watch', 'warning', 'alert'] %}
+        cast({{ t_quantile_from_z(levels[level], b - 1 if quasi else none) }} as double) as confirm_{{ level }}_z,
+        {%- endfor %}
         count(observed) over c1_baseline as c1_n,
         avg(observed) over c1_baseline as c1_mean_raw,
         stddev_samp(observed) over c1_baseline as c1_sd,
@@ -71,7 +88,11 @@ baselines as (
         case when c1_n = baseline_periods then c1_mean_raw end as c1_mean,
         case when c1_n = baseline_periods then greatest(c1_sd, min_sigma) end as c1_sigma,
         case when c2_n = baseline_periods then c2_mean_raw end as c2_mean,
-        case when c2_n = baseline_periods then greatest(c2_sd, min_sigma) end as c2_sigma
+        case when c2_n = baseline_periods then greatest(c2_sd, min_sigma) end as c2_sigma,
+        case when c1_n = baseline_periods then
+            {{ dispersion('c1_mean_raw', 'c1_sd * c1_sd') if quasi else '1.0' }} end as c1_dispersion,
+        case when c2_n = baseline_periods then
+            {{ dispersion('c2_mean_raw', 'c2_sd * c2_sd') if quasi else '1.0' }} end as c2_dispersion
     from windows
 
 ),
@@ -83,7 +104,9 @@ statistics as (
         {{ standardized_excess('observed', 'c1_mean', 'c1_sigma', 'worse_sign') }} as c1_stat,
         {{ standardized_excess('observed', 'c2_mean', 'c2_sigma', 'worse_sign') }} as c2_stat,
         {{ poisson_tail_z('observed', 'c1_mean', 'worse_sign') }} as c1_poisson_z,
-        {{ poisson_tail_z('observed', 'c2_mean', 'worse_sign') }} as c2_poisson_z
+        {{ poisson_tail_z('observed', 'c2_mean', 'worse_sign') }} as c2_poisson_z,
+        {{ poisson_tail_z('observed', 'c1_mean', 'worse_sign') }} / sqrt(c1_dispersion) as c1_confirm_z,
+        {{ poisson_tail_z('observed', 'c2_mean', 'worse_sign') }} / sqrt(c2_dispersion) as c2_confirm_z
     from baselines
 
 ),
@@ -114,11 +137,11 @@ select
     case when isnan(c3_stat_raw) then null else c3_stat_raw end as c3_stat,
     {{ alert_level('c1_stat', levels,
         gate="case when worse_sign > 0 then observed >= min_count else c1_mean >= min_count end",
-        confirm=('c1_poisson_z' if confirm else none)) }} as c1_level,
+        confirm=('c1_confirm_z' if confirm else none), confirm_thresholds=confirm_thresholds) }} as c1_level,
     {{ alert_level('c2_stat', levels,
         gate="case when worse_sign > 0 then observed >= min_count else c2_mean >= min_count end",
-        confirm=('c2_poisson_z' if confirm else none)) }} as c2_level,
+        confirm=('c2_confirm_z' if confirm else none), confirm_thresholds=confirm_thresholds) }} as c2_level,
     {{ alert_level('case when isnan(c3_stat_raw) then null else c3_stat_raw end', levels,
         gate="case when worse_sign > 0 then observed >= min_count else c2_mean >= min_count end",
-        confirm=('c2_poisson_z' if confirm else none)) }} as c3_level
+        confirm=('c2_confirm_z' if confirm else none), confirm_thresholds=confirm_thresholds) }} as c3_level
 from with_c3
