@@ -14,6 +14,15 @@ from dagster import DagsterEventType, InitLoggerContext, logger
 from dagster._core.log_manager import LOG_RECORD_METADATA_ATTR
 
 
+def root_cause(error) -> str:
+    """The innermost error of Dagster's wrapped chain: what actually went wrong."""
+    if error is None:
+        return "unknown error"
+    while error.cause is not None:
+        error = error.cause
+    return error.message.strip()
+
+
 class ProgressHandler(logging.Handler):
     def __init__(self, total_assets: int) -> None:
         super().__init__()
@@ -50,8 +59,7 @@ class ProgressHandler(logging.Handler):
         elif kind == DagsterEventType.STEP_START:
             self.say(f"{self.clock()} {meta.get('step_key')} started")
         elif kind == DagsterEventType.STEP_FAILURE:
-            error = event.event_specific_data.error
-            message = error.message.strip() if error else "unknown error"
+            message = root_cause(event.event_specific_data.error)
             self.say(f"{self.clock()} {meta.get('step_key')} FAILED: {message}")
 
     def clock(self) -> str:

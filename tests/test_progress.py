@@ -1,0 +1,31 @@
+"""`civic run`'s progress lines: one per asset, and failures with their root cause."""
+
+from dagster import Definitions, asset, define_asset_job, in_process_executor
+
+from pipelines.progress import progress_logger, progress_run_config
+
+
+@asset
+def loads_fine() -> int:
+    return 1
+
+
+@asset(deps=[loads_fine])
+def portal_down() -> None:
+    raise ConnectionError("portal answered 503 three times")
+
+
+def test_progress_names_each_asset_and_the_root_cause_of_a_failure(capsys):
+    defs = Definitions(
+        assets=[loads_fine, portal_down],
+        jobs=[define_asset_job("both")],
+        loggers={"progress": progress_logger},
+        executor=in_process_executor,
+    )
+    result = defs.resolve_job_def("both").execute_in_process(
+        run_config=progress_run_config(verbose=False, total_assets=2), raise_on_error=False
+    )
+    out = capsys.readouterr().out
+    assert not result.success
+    assert "[  1/2] loads_fine" in out
+    assert "portal_down FAILED: ConnectionError: portal answered 503 three times" in out
