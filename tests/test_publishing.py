@@ -7,6 +7,8 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -91,6 +93,16 @@ def test_release_layout_and_latest_pointer(first_release) -> None:
 def test_release_validates_with_frictionless(first_release) -> None:
     report = Package(str(first_release.path / "datapackage.json")).validate()
     assert report.valid, report.flatten(["rowNumber", "fieldName", "type", "note"])[:5]
+
+
+def test_release_passes_the_frictionless_command_line(first_release) -> None:
+    """What an open-data team runs: `frictionless validate datapackage.json`."""
+    command = [str(Path(sys.executable).with_name("frictionless")), "validate", "datapackage.json"]
+    result = subprocess.run(
+        command, cwd=first_release.path, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert "valid" in result.stdout.lower()
 
 
 def test_a_broken_release_does_not_validate(first_release, tmp_path: Path) -> None:
