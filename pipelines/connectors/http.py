@@ -1,49 +1,50 @@
-"""The HTTP client every network connector shares: retries, backoff, time bounds, redaction.
+"""The HTTP client every network connector shares: httpx for the exchange, tenacity for retries.
 
-Standard library only (`urllib.request`). One `HttpClient` per connector run:
+One `HttpClient` per connector run:
 
 - 429, 408, 5xx, timeouts, connection resets and truncated bodies are retried with exponential
   backoff and jitter; a `Retry-After` header (seconds or an HTTP date) is honoured.
-- Each request is bounded by `RetryPolicy.max_attempts` and `RetryPolicy.total_seconds`
-  (all attempts and waits together), so a dead portal fails in bounded time.
-- Credentials are sent as headers and replaced by `***` in every log line, exception message
-  and URL the client produces; they are not forwarded when a redirect leaves the host.
+- Each request is bounded by `RetryPolicy.max_attempts` and `RetryPolicy.total_seconds`: all
+  attempts and waits together, enforced by a deadline that cuts off a trickling body too.
+- Bodies are streamed and limited (`Limits`: bytes received, bytes decompressed, ratio).
+- Credentials are sent only to the host they belong to (the first host asked, or
+  `secret_host`), never after a redirect leaves it, and are redacted everywhere
+  (`pipelines.redaction`).
 - Failures raise `ConnectorError` naming what was being read, the (redacted) URL and what to do.
 """
 
 from __future__ import annotations
 
 import email.utils
-import gzip
-import http.client
 import json
 import logging
 import os
 import random
 import re
-import shutil
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
-import zlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
+import tenacity
+
+from pipelines import redaction
 from pipelines.connectors.base import ConnectorError
+from pipelines.connectors.limits import BodyReader, Deadline, Limits, TruncatedBody
 
 log = logging.getLogger("civic.connectors")
+redaction.install()  # every process that can hold a portal token redacts its logs
 
 USER_AGENT = "civic-indicators/0.1 (+https://github.com/civic-indicators/civic-indicators)"
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504, 520, 521, 522, 524})
-REDACTED = "***"
-# Query parameters that carry credentials when a portal insists on them in the URL.
-SECRET_PARAMS = re.compile(
-    r"(?i)([?&](?:\$\$app_token|token|api_?key|apikey|key|password|secret|access_token)=)[^&#\s]*"
-)
+MAX_REDIRECTS = 10
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
+CHUNK_BYTES = 1 << 16
+HTML_STARTS = (b"<!doctype html", b"<html", b"<head", b"<body")
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ class RetryPolicy:
     backoff_seconds: float = 1.0  # first wait; doubles each attempt, with jitter
     max_wait_seconds: float = 60.0  # longest backoff wait (Retry-After is obeyed as sent)
     total_seconds: float = 300.0  # all attempts and waits of one request together
-    timeout_seconds: float = 60.0  # one attempt's socket timeout
+    timeout_seconds: float = 60.0  # one attempt's connect/read timeout
 
 
 class HttpStatusError(ConnectorError):
@@ -67,6 +68,15 @@ class HttpStatusError(ConnectorError):
 
 class RetryableResponse(Exception):
     """Raised by a response check to have the client retry (e.g. ArcGIS errors in a 200 body)."""
+
+
+class _Transient(Exception):
+    """One attempt failed in a way another attempt may not: `problem` says how."""
+
+    def __init__(self, problem: str, retry_after: float | None = None) -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.retry_after = retry_after
 
 
 @dataclass
@@ -85,23 +95,21 @@ class HttpClient:
     secret_headers: Mapping[str, str] = field(default_factory=dict)
     secrets: tuple[str, ...] = ()  # further values to redact (e.g. a token inside a header)
     policy: RetryPolicy = field(default_factory=RetryPolicy)
+    limits: Limits = field(default_factory=Limits)
     user_agent: str = USER_AGENT
     sleep: Callable[[float], None] = time.sleep
+    secret_host: str | None = None  # host[:port] the credentials belong to (default: first asked)
 
     def __post_init__(self) -> None:
-        values = [*self.secret_headers.values(), *self.secrets]
-        self._secrets = sorted((v for v in values if v), key=len, reverse=True)
-        self._opener = urllib.request.build_opener(
-            _SameHostCredentialsRedirect(set(self.secret_headers))
+        redaction.register(*self.secret_headers.values(), *self.secrets)
+        # No connection reuse: each attempt's sockets are its own, so its deadline can cut them.
+        self._client = httpx.Client(
+            follow_redirects=False, limits=httpx.Limits(max_keepalive_connections=0)
         )
 
-    # -- redaction ---------------------------------------------------------------------------
     def redact(self, text: object) -> str:
         """`text` with every credential replaced by `***`."""
-        result = SECRET_PARAMS.sub(rf"\1{REDACTED}", str(text))
-        for secret in self._secrets:
-            result = result.replace(secret, REDACTED)
-        return result
+        return redaction.redact(text)
 
     # -- requests ----------------------------------------------------------------------------
     def get(
@@ -112,11 +120,15 @@ class HttpClient:
         what: str,
         check: Callable[[Response], None] | None = None,
     ) -> Response:
-        """GET `url` with `params`, retrying transient failures; `what` names it in messages."""
+        """GET `url` with `params` into memory, retrying transient failures; `what` names it."""
         full_url = with_params(url, params)
-        return self._with_retries(
-            full_url, what, lambda timeout: self._fetch(full_url, timeout), check
-        )
+
+        def attempt(deadline: Deadline) -> Response:
+            body = bytearray()
+            response = self._exchange(full_url, deadline, what, {}, True, body.extend)
+            return Response(response.status, response.headers, bytes(body), full_url)
+
+        return self._with_retries(full_url, what, attempt, check)
 
     def get_json(
         self,
@@ -151,131 +163,193 @@ class HttpClient:
 
         Returns the response (status, headers; empty body). Extra `headers` (e.g.
         `If-Modified-Since`) are sent with this request only; a 304 raises `HttpStatusError`.
+        An HTML page is refused whatever its Content-Type says.
         """
         full_url = with_params(url, params)
 
-        def attempt(timeout: float) -> Response:
-            request = self._request(full_url, compressed=False)
-            for name, value in (headers or {}).items():
-                request.add_header(name, value)
-            with self._opener.open(request, timeout=timeout) as handle:
-                with destination.open("wb") as out:
-                    shutil.copyfileobj(handle, out, 1 << 20)
-                    written = out.tell()
-                received = dict(handle.headers.items())
-                expected = received.get("Content-Length", "")
-                if expected.isdigit() and written < int(expected):
-                    raise http.client.IncompleteRead(b"", int(expected) - written)
-                return Response(handle.status, received, b"", full_url)
+        def attempt(deadline: Deadline) -> Response:
+            with destination.open("wb") as out:
+                response = self._exchange(
+                    full_url, deadline, what, headers or {}, False, out.write
+                )
+            return Response(response.status, response.headers, b"", full_url)
 
         response = self._with_retries(full_url, what, attempt, None)
-        if "text/html" in response.headers.get("Content-Type", "").lower():
-            with destination.open("rb") as handle:
-                head = handle.read(2000)
+        with destination.open("rb") as handle:
+            head = handle.read(2000)
+        if "text/html" in response.headers.get("Content-Type", "").lower() or is_html(head):
             raise self._html_error(
                 Response(response.status, response.headers, head, self.redact(full_url)), what
             )
         return response
 
-    # -- internals ---------------------------------------------------------------------------
-    def _request(self, url: str, compressed: bool) -> urllib.request.Request:
-        request = urllib.request.Request(url, method="GET")
-        request.add_header("User-Agent", self.user_agent)
-        request.add_header("Accept-Encoding", "gzip" if compressed else "identity")
-        for name, value in {**self.headers, **self.secret_headers}.items():
-            if value:
-                request.add_header(name, value)
-        return request
+    # -- one attempt -------------------------------------------------------------------------
+    def _headers_for(self, url: str, extra: Mapping[str, str], in_memory: bool) -> dict:
+        headers = {
+            "User-Agent": self.user_agent,
+            "Accept-Encoding": "gzip" if in_memory else "identity",
+            **{k: v for k, v in self.headers.items() if v},
+            **extra,
+        }
+        host = urllib.parse.urlsplit(url).netloc
+        if self.secret_host is None:
+            self.secret_host = host
+        if host == self.secret_host:
+            headers.update({k: v for k, v in self.secret_headers.items() if v})
+        return headers
 
-    def _open(self, url: str, timeout: float, compressed: bool = True) -> http.client.HTTPResponse:
-        return self._opener.open(self._request(url, compressed), timeout=timeout)
-
-    def _fetch(self, url: str, timeout: float) -> Response:
-        with self._open(url, timeout) as handle:
-            body = handle.read()  # raises IncompleteRead if shorter than Content-Length
-            headers = dict(handle.headers.items())
-        if headers.get("Content-Encoding", "").lower() == "gzip":
+    def _exchange(
+        self,
+        url: str,
+        deadline: Deadline,
+        what: str,
+        extra: Mapping[str, str],
+        in_memory: bool,
+        write: Callable[[bytes], object],
+    ) -> Response:
+        """Follow redirects, then stream the body through `write`; errors as exceptions."""
+        timeout = httpx.Timeout(max(0.1, min(self.policy.timeout_seconds, deadline.remaining)))
+        for _ in range(MAX_REDIRECTS + 1):
+            request = self._client.build_request(
+                "GET",
+                url,
+                headers=self._headers_for(url, extra, in_memory),
+                timeout=timeout,
+                extensions={"trace": deadline.trace},
+            )
             try:
-                body = gzip.decompress(body)
-            except (EOFError, gzip.BadGzipFile, zlib.error) as error:
-                raise http.client.IncompleteRead(body[:0], None) from error
-        return Response(handle.status, headers, body, url)
+                response = self._client.send(request, stream=True)
+            except httpx.UnsupportedProtocol as error:
+                raise ConnectorError(self.redact(f"{what}: cannot fetch {url}: {error}")) from None
+            except (httpx.TransportError, OSError) as error:
+                raise _Transient(_describe_transport_error(error, deadline)) from None
+            try:
+                if response.status_code in REDIRECTS and "Location" in response.headers:
+                    url = self._redirect_target(url, response, what)
+                    continue
+                if not 200 <= response.status_code < 300:
+                    self._raise_status(response, what, url)
+                reader = BodyReader(
+                    response.headers.get("Content-Encoding", ""), self.limits, in_memory, what
+                )
+                try:
+                    for piece in reader.feed(response.iter_raw(CHUNK_BYTES)):
+                        write(piece)
+                except (httpx.TransportError, OSError) as error:
+                    raise _Transient(_describe_transport_error(error, deadline)) from None
+                except TruncatedBody as error:
+                    raise _Transient(f"truncated body ({error})") from None
+                expected = response.headers.get("Content-Length", "")
+                if expected.isdigit() and reader.received < int(expected):
+                    missing = int(expected) - reader.received
+                    raise _Transient(f"truncated body ({missing} more bytes were expected)")
+                return Response(response.status_code, httpx.Headers(response.headers), b"", url)
+            finally:
+                response.close()
+        raise ConnectorError(self.redact(f"{what}: more than {MAX_REDIRECTS} redirects from {url}"))
 
+    def _redirect_target(self, url: str, response: httpx.Response, what: str) -> str:
+        target = urllib.parse.urljoin(url, response.headers["Location"])
+        if urllib.parse.urlsplit(target).scheme not in {"http", "https"}:
+            raise ConnectorError(
+                self.redact(f"{what}: {url} redirects to {target}, which is not http(s); refused")
+            )
+        return target
+
+    def _raise_status(self, response: httpx.Response, what: str, url: str) -> None:
+        code = response.status_code
+        body = b""
+        try:
+            for chunk in response.iter_bytes(2000):
+                body = chunk[:2000]
+                break
+        except (httpx.HTTPError, OSError):  # the body of an error is only used for the message
+            pass
+        problem = f"HTTP {code} {response.reason_phrase}"
+        if code in RETRY_STATUSES:
+            raise _Transient(problem, parse_retry_after(response.headers.get("Retry-After")))
+        raise HttpStatusError(
+            self.redact(f"{what}: {problem} from {url}{_snippet(body)}; {_advice(code)}"), code
+        )
+
+    # -- retries -----------------------------------------------------------------------------
     def _with_retries(
         self,
         url: str,
         what: str,
-        attempt: Callable[[float], Response],
+        attempt: Callable[[Deadline], Response],
         check: Callable[[Response], None] | None,
     ) -> Response:
         policy = self.policy
         started = time.monotonic()
-        deadline = started + policy.total_seconds
+        ends = started + policy.total_seconds
         shown = self.redact(url)
-        for number in range(1, policy.max_attempts + 1):
-            remaining = deadline - time.monotonic()
-            retry_after: float | None = None
+        stopped: dict[str, float] = {}
+
+        def once() -> Response:
+            deadline = Deadline(ends)
             try:
-                response = attempt(max(0.1, min(policy.timeout_seconds, remaining)))
-                if check is not None:
+                response = attempt(deadline)
+            finally:
+                deadline.cancel()
+            if check is not None:
+                try:
                     check(response)
-                return response
-            except urllib.error.HTTPError as error:
-                body = _read_quietly(error)
-                if error.code not in RETRY_STATUSES:
-                    raise HttpStatusError(
-                        self.redact(
-                            f"{what}: HTTP {error.code} {error.reason} from {shown}"
-                            f"{_snippet(body)}; {_advice(error.code)}"
-                        ),
-                        error.code,
-                    ) from None
-                problem = f"HTTP {error.code} {error.reason}"
-                retry_after = parse_retry_after(error.headers.get("Retry-After"))
-            except RetryableResponse as error:
-                problem = str(error)
-            except (
-                TimeoutError,
-                http.client.IncompleteRead,
-                ConnectionError,
-                http.client.HTTPException,
-                urllib.error.URLError,
-                OSError,
-            ) as error:
-                problem = _describe_transport_error(error)
-            elapsed = time.monotonic() - started
-            if number == policy.max_attempts:
-                raise ConnectorError(
-                    self.redact(
-                        f"{what}: gave up on {shown} after {number} attempts in {elapsed:.1f}s "
-                        f"(last: {problem}); the portal may be down or throttling: retry later, "
-                        "or raise the retry policy's max_attempts/total_seconds"
-                    )
-                )
+                except RetryableResponse as error:
+                    raise _Transient(str(error)) from None
+            return response
+
+        def wait(state: tenacity.RetryCallState) -> float:
+            error = state.outcome.exception()
             # Retry-After is honoured as given (not capped): retrying sooner only earns
-            # another 429. The total-time bound below still applies.
-            wait = self._backoff(number) if retry_after is None else retry_after
-            if time.monotonic() + wait > deadline:
-                raise ConnectorError(
-                    self.redact(
-                        f"{what}: gave up on {shown} after {number} attempts in {elapsed:.1f}s "
-                        f"(last: {problem}; next wait of {wait:.1f}s would pass the "
-                        f"{policy.total_seconds:g}s bound); retry later"
-                    )
-                )
+            # another 429. The total-time bound still applies (see `stop`).
+            if isinstance(error, _Transient) and error.retry_after is not None:
+                return error.retry_after
+            base = policy.backoff_seconds * 2 ** (state.attempt_number - 1)
+            return min(policy.max_wait_seconds, base * random.uniform(0.5, 1.0))
+
+        def stop(state: tenacity.RetryCallState) -> bool:
+            stopped["wait"] = state.upcoming_sleep
+            late = time.monotonic() + state.upcoming_sleep > ends
+            return state.attempt_number >= policy.max_attempts or late
+
+        def warn(state: tenacity.RetryCallState) -> None:
             log.warning(
                 self.redact(
-                    f"{what}: {problem} from {shown}; attempt {number}/{policy.max_attempts}, "
-                    f"retrying in {wait:.2f}s"
+                    f"{what}: {state.outcome.exception()} from {shown}; attempt "
+                    f"{state.attempt_number}/{policy.max_attempts}, retrying in "
+                    f"{state.upcoming_sleep:.2f}s"
                 )
             )
-            self.sleep(wait)
-        raise AssertionError("unreachable")  # pragma: no cover
 
-    def _backoff(self, attempt: int) -> float:
-        base = self.policy.backoff_seconds * 2 ** (attempt - 1)
-        return min(self.policy.max_wait_seconds, base * random.uniform(0.5, 1.0))
+        retrying = tenacity.Retrying(
+            retry=tenacity.retry_if_exception_type(_Transient),
+            wait=wait,
+            stop=stop,
+            sleep=self.sleep,
+            before_sleep=warn,
+        )
+        try:
+            return retrying(once)
+        except tenacity.RetryError as error:
+            number = error.last_attempt.attempt_number
+            problem = error.last_attempt.exception()
+            elapsed = time.monotonic() - started
+            if number >= policy.max_attempts:
+                message = (
+                    f"{what}: gave up on {shown} after {number} attempts in {elapsed:.1f}s "
+                    f"(last: {problem}); the portal may be down or throttling: retry later, "
+                    "or raise the retry policy's max_attempts/total_seconds"
+                )
+            else:
+                message = (
+                    f"{what}: gave up on {shown} after {number} attempts in {elapsed:.1f}s "
+                    f"(last: {problem}; next wait of {stopped['wait']:.1f}s would pass the "
+                    f"{policy.total_seconds:g}s bound); retry later"
+                )
+            raise ConnectorError(self.redact(message)) from None
 
+    # -- bodies ------------------------------------------------------------------------------
     def _parse_json(self, response: Response, what: str) -> Any:
         body = response.body
         content_type = response.headers.get("Content-Type", "")
@@ -307,26 +381,15 @@ class HttpClient:
             self.redact(
                 f"{what}: got an HTML page instead of data from {response.url} "
                 f"(HTTP {response.status}, page title {summary!r}); the portal may be in "
-                "maintenance, or the URL/dataset id may be wrong: open it in a browser"
+                "maintenance, a login page, or the URL/dataset id may be wrong: open it in a "
+                "browser"
             )
         )
 
 
-class _SameHostCredentialsRedirect(urllib.request.HTTPRedirectHandler):
-    """Follow redirects, but drop credential headers when the redirect leaves the host."""
-
-    def __init__(self, secret_names: Iterable[str]) -> None:
-        self.secret_names = {name.capitalize() for name in secret_names}
-
-    def redirect_request(self, req, fp, code, msg, headers, newurl):  # noqa: ANN001, ANN201
-        new = super().redirect_request(req, fp, code, msg, headers, newurl)
-        if (
-            new is not None
-            and urllib.parse.urlsplit(newurl).netloc != urllib.parse.urlsplit(req.full_url).netloc
-        ):
-            for name in self.secret_names:
-                new.headers.pop(name, None)
-        return new
+def is_html(head: bytes) -> bool:
+    """True when the first bytes of a body are an HTML page (whatever the Content-Type)."""
+    return head.lstrip(b"\xef\xbb\xbf \t\r\n").lower().startswith(HTML_STARTS)
 
 
 def with_params(url: str, params: Mapping[str, object] | None) -> str:
@@ -353,17 +416,19 @@ def parse_retry_after(value: str | None) -> float | None:
 
 
 def secret_from_env(variable: str | None) -> str | None:
-    """The credential in environment variable `variable` (None when unset or empty)."""
+    """The credential in environment variable `variable` (None when unset or empty).
+
+    Only portal-token variables may be named (`pipelines.redaction.TOKEN_ENV`).
+    """
     if not variable:
         return None
-    return os.environ.get(variable) or None
-
-
-def _read_quietly(error: urllib.error.HTTPError) -> bytes:
     try:
-        return error.read(2000) or b""
-    except Exception:  # the body of an error response is only used for the message
-        return b""
+        redaction.check_token_env(variable)
+    except ValueError as error:
+        raise ConnectorError(str(error)) from None
+    value = os.environ.get(variable) or None
+    redaction.register(value)
+    return value
 
 
 def _snippet(body: bytes) -> str:
@@ -381,19 +446,30 @@ def _advice(status: int) -> str:
         return "check the base URL and dataset id in the catalog (the dataset may have moved)"
     if status == 400:
         return "the portal rejected the query: check the filter/watermark column in the catalog"
+    if status == 304:
+        return "not modified"
     return "check the URL in a browser"
 
 
-def _describe_transport_error(error: BaseException) -> str:
-    if isinstance(error, http.client.IncompleteRead):
-        if error.expected is None:
-            return "truncated body (the compressed stream ended early)"
-        return f"truncated body ({error.expected} more bytes were expected)"
-    if isinstance(error, urllib.error.URLError) and not isinstance(error, urllib.error.HTTPError):
-        reason = error.reason
-        if isinstance(reason, TimeoutError):
-            return "timed out"
-        return f"connection failed ({reason})"
-    if isinstance(error, TimeoutError):
+def _describe_transport_error(error: BaseException, deadline: Deadline) -> str:
+    if deadline.expired:
+        return "the request's total time bound passed (the portal answered too slowly)"
+    if isinstance(error, httpx.TimeoutException):
         return "timed out"
+    if isinstance(error, httpx.RemoteProtocolError):
+        return f"truncated body ({error})"
+    if isinstance(error, httpx.ConnectError):
+        return f"connection failed ({error})"
     return f"{type(error).__name__}: {error}"
+
+
+__all__ = [
+    "HttpClient",
+    "HttpStatusError",
+    "Limits",
+    "Response",
+    "RetryPolicy",
+    "RetryableResponse",
+    "parse_retry_after",
+    "secret_from_env",
+]
