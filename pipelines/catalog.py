@@ -15,6 +15,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from pipelines.redaction import check_token_env
 from pipelines.settings import SOURCES_DIR
 
 IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
@@ -119,6 +120,8 @@ class Portal(Strict):
                 raise ValueError(f"options.{key}: not a field name: {option!r}")
             if key == "token_env" and not ENV_NAME.match(option):
                 raise ValueError(f"options.token_env: not an environment variable: {option!r}")
+            if key == "token_env":
+                check_token_env(option)  # portal tokens only, never the notifier's secrets
             if key in FILTER_OPTIONS:
                 check_portal_filter(key, option)
             elif re.search(r"[\x00-\x1f\x7f]", option):

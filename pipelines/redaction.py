@@ -63,6 +63,7 @@ def register(*values: str | None) -> None:
             _secrets.add(urllib.parse.quote(value, safe=""))
             _secrets.add(urllib.parse.quote_plus(value))
             _secrets.add(json.dumps(value)[1:-1])
+            _secrets.add(json.dumps(value)[1:-1].replace("/", "\\/"))  # JSON's optional escape
 
 
 def register_environment(environ: dict[str, str] | None = None) -> None:

@@ -13,6 +13,7 @@ from pipelines.connectors.base import Connector, ConnectorError
 from pipelines.connectors.ckan import CkanConnector
 from pipelines.connectors.files import FileConnector
 from pipelines.connectors.http import HttpClient, RetryPolicy
+from pipelines.connectors.limits import Limits
 from pipelines.connectors.socrata import SocrataConnector
 from pipelines.connectors.spool import SpooledConnector
 from pipelines.connectors.web_files import WebFileConnector
@@ -34,6 +35,8 @@ def connector_for(
     appended to `base_url` (e.g. `FeatureServer/0`); `http` takes the file URL as `base_url`.
     `options` are passed to the connector's constructor (see each class).
     """
+    options = dict(options)
+    options["limits"] = Limits.from_options(options)  # max_body_mb, max_decompressed_mb
     if kind in {"socrata", "ckan"} and not dataset_id:
         raise ConnectorError(f"a {kind} portal entry needs a dataset_id ({base_url})")
     if kind == "socrata":
@@ -58,6 +61,7 @@ __all__ = [
     "ConnectorError",
     "FileConnector",
     "HttpClient",
+    "Limits",
     "RetryPolicy",
     "SocrataConnector",
     "SpooledConnector",

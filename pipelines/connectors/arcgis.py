@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import re
+import urllib.parse
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -29,6 +30,7 @@ from pipelines.connectors.http import (
     RetryPolicy,
     secret_from_env,
 )
+from pipelines.connectors.limits import Limits
 from pipelines.connectors.spool import ColumnGuard, text_batch
 
 log = logging.getLogger("civic.connectors")
@@ -59,6 +61,7 @@ class ArcgisConnector:
         return_geometry: bool = False,
         token_env: str | None = None,
         retry: RetryPolicy | None = None,
+        limits: Limits | None = None,
     ) -> None:
         if watermark_field is not None and not FIELD_NAME.match(watermark_field):
             raise ConnectorError(f"ArcGIS watermark field {watermark_field!r} is not a field name")
@@ -74,6 +77,8 @@ class ArcgisConnector:
             secret_headers={"X-Esri-Authorization": f"Bearer {token}"} if token else {},
             secrets=(token,) if token else (),
             policy=retry or RetryPolicy(),
+            limits=limits or Limits(),
+            secret_host=urllib.parse.urlsplit(self.layer_url).netloc,
         )
         self.watermark: str | None = since
         self._dates = False  # the watermark field holds epoch milliseconds

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import re
+import urllib.parse
 from collections.abc import Iterator
 from typing import Any
 
@@ -23,6 +24,7 @@ import pyarrow as pa
 
 from pipelines.connectors.base import ConnectorError
 from pipelines.connectors.http import HttpClient, RetryPolicy, secret_from_env
+from pipelines.connectors.limits import Limits
 from pipelines.connectors.spool import ColumnGuard, text_batch
 
 log = logging.getLogger("civic.connectors")
@@ -56,6 +58,7 @@ class CkanConnector:
         page_size: int = PAGE_SIZE,
         token_env: str | None = None,
         retry: RetryPolicy | None = None,
+        limits: Limits | None = None,
     ) -> None:
         if not RESOURCE_ID.match(resource_id):
             raise ConnectorError(f"CKAN resource id {resource_id!r} is not a valid id")
@@ -71,6 +74,8 @@ class CkanConnector:
         self.client = HttpClient(
             secret_headers={"Authorization": token} if token else {},
             policy=retry or RetryPolicy(),
+            limits=limits or Limits(),
+            secret_host=urllib.parse.urlsplit(self.base_url).netloc,
         )
         self.watermark: str | None = since
         self._high: str | None = since

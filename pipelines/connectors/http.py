@@ -169,9 +169,7 @@ class HttpClient:
 
         def attempt(deadline: Deadline) -> Response:
             with destination.open("wb") as out:
-                response = self._exchange(
-                    full_url, deadline, what, headers or {}, False, out.write
-                )
+                response = self._exchange(full_url, deadline, what, headers or {}, False, out.write)
             return Response(response.status, response.headers, b"", full_url)
 
         response = self._with_retries(full_url, what, attempt, None)

@@ -114,10 +114,11 @@ class BodyReader:
             else limits.max_decompressed_bytes
         )
         encoding = (encoding or "identity").strip().lower()
-        if encoding in {"gzip", "x-gzip"}:
-            self._inflater = zlib.decompressobj(wbits=zlib.MAX_WBITS | 16)
-        elif encoding == "deflate":
-            self._inflater = zlib.decompressobj()
+        self._wbits = {"gzip": zlib.MAX_WBITS | 16, "x-gzip": zlib.MAX_WBITS | 16}.get(
+            encoding, zlib.MAX_WBITS
+        )
+        if encoding in {"gzip", "x-gzip", "deflate"}:
+            self._inflater = zlib.decompressobj(wbits=self._wbits)
         elif encoding in {"identity", ""}:
             self._inflater = None
         else:
@@ -140,7 +141,10 @@ class BodyReader:
             while data:
                 piece = self._inflater.decompress(data, PIECE_BYTES)
                 yield self._count(piece)
-                data = self._inflater.unconsumed_tail
+                if not self._inflater.eof:
+                    data = self._inflater.unconsumed_tail
+                elif data := self._inflater.unused_data:  # a further gzip member follows
+                    self._inflater = zlib.decompressobj(wbits=self._wbits)
         if self._inflater is not None:
             if not self._inflater.eof:
                 raise TruncatedBody("the compressed stream ended early")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import re
+import urllib.parse
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -22,6 +23,7 @@ import pyarrow as pa
 
 from pipelines.connectors.base import ConnectorError
 from pipelines.connectors.http import HttpClient, HttpStatusError, RetryPolicy, secret_from_env
+from pipelines.connectors.limits import Limits
 from pipelines.connectors.spool import ColumnGuard, text_batch
 
 log = logging.getLogger("civic.connectors")
@@ -60,6 +62,7 @@ class SocrataConnector:
         token_env: str | None = DEFAULT_TOKEN_ENV,
         system_fields: bool = True,
         retry: RetryPolicy | None = None,
+        limits: Limits | None = None,
     ) -> None:
         if not DATASET_ID.match(dataset_id):
             raise ConnectorError(f"socrata dataset id {dataset_id!r} is not a 4x4 id (abcd-1234)")
@@ -87,6 +90,8 @@ class SocrataConnector:
         self.client = HttpClient(
             secret_headers={"X-App-Token": token} if token else {},
             policy=retry or RetryPolicy(),
+            limits=limits or Limits(),
+            secret_host=urllib.parse.urlsplit(self.base_url).netloc,
         )
         self.watermark: str | None = since
 

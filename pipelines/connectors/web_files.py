@@ -22,13 +22,21 @@ import duckdb
 import pyarrow as pa
 
 from pipelines.connectors.base import ConnectorError
+from pipelines.connectors.files import READERS as FILE_READERS
+from pipelines.connectors.files import FileConnector
 from pipelines.connectors.http import HttpClient, HttpStatusError, RetryPolicy, secret_from_env
+from pipelines.connectors.limits import Limits
 
 log = logging.getLogger("civic.connectors")
 
 BATCH_ROWS = 100_000
+# The CSV dialect is pinned exactly as for bundled files (RFC 4180, `files.READERS`): a guessed
+# dialect turns one ragged row into a one-column table instead of an error naming the line.
 READERS = {
-    "csv": "read_csv($file, all_varchar = true, header = true)",
+    "csv": FILE_READERS["csv"]
+    .format(union="false")
+    .replace("$files", "$file")
+    .replace(", filename = '_source_file'", ""),
     "json": "read_json($file)",
     "parquet": "read_parquet($file)",
 }
@@ -70,6 +78,7 @@ class WebFileConnector:
         token_header: str = "Authorization",
         batch_rows: int = BATCH_ROWS,
         retry: RetryPolicy | None = None,
+        limits: Limits | None = None,
         temp_dir: Path | None = None,
     ) -> None:
         self.url = url
@@ -89,6 +98,8 @@ class WebFileConnector:
             secret_headers={token_header: token} if token else {},
             secrets=(token,) if token else (),
             policy=retry or RetryPolicy(),
+            limits=limits or Limits(),
+            secret_host=urllib.parse.urlsplit(url).netloc,
         )
         self.watermark: str | None = since
 
@@ -125,6 +136,13 @@ class WebFileConnector:
 
     def _duckdb(self, path: Path) -> Iterator[pa.RecordBatch]:
         reader_sql = READERS[self.format]
+        local = FileConnector(path.parent, path.name, self.format)
+        try:
+            local.refuse_non_data(path)  # HTML or empty, whatever the Content-Type said
+        except ConnectorError as error:
+            raise ConnectorError(
+                f"{self.what} from {self.source_uri()}: {str(error).removeprefix(path.name + ' ')}"
+            ) from None
         with duckdb.connect() as con:
             try:
                 relation = con.sql(f"select * from {reader_sql}", params={"file": str(path)})
@@ -137,10 +155,12 @@ class WebFileConnector:
                 ).to_arrow_reader(self.batch_rows)
                 yield from reader
             except duckdb.Error as error:
+                # `explain` names the first line that breaks the pinned dialect (ragged rows).
+                reason = local.explain(error).removeprefix(f"{path.name}: ")
                 raise ConnectorError(
                     f"{self.what}: could not read the download from {self.source_uri()} as "
-                    f"{self.format}: {error}; check the catalog's format or open the URL"
-                ) from error
+                    f"{self.format}: {reason}; check the catalog's format or open the URL"
+                ) from None
 
     def _excel(self, path: Path) -> Iterator[pa.RecordBatch]:
         try:
