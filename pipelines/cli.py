@@ -32,6 +32,42 @@ def use_dagster_home() -> None:
         settings.write_text("telemetry:\n  enabled: false\n")
 
 
+def waits(args: argparse.Namespace) -> dict[str, float]:
+    """Wait for another run as long as --wait says (600 s by default); for a reader's open
+    connection only when --wait is given."""
+    return {
+        "wait_seconds": 600 if args.wait is None else args.wait,
+        "reader_wait_seconds": args.wait or 0,
+    }
+
+
+def explain_failure(command: str, result) -> int | None:  # noqa: ANN001 (Dagster's result)
+    """rc 3 for a lock conflict met inside the run, 1 for a storage failure (one line each);
+    None when the failure is something else (the caller reports it)."""
+    from pipelines.locking import duckdb_lock_holder
+    from pipelines.storage_errors import storage_problem
+
+    texts = [
+        event.step_failure_data.error.to_string()
+        for event in result.get_step_failure_events()
+        if event.step_failure_data and event.step_failure_data.error
+    ]
+    for text in texts:
+        if holder := duckdb_lock_holder(text):
+            print(
+                f"{command}: {paths().warehouse} is open in {holder}, which holds DuckDB's "
+                "lock on the file; the step that needed it failed and the previous data are "
+                "intact. Close that connection (or use --wait SECONDS) and run again.",
+                file=sys.stderr,
+            )
+            return 3
+    for text in texts:
+        if problem := storage_problem(text, paths().home, command):
+            print(problem, file=sys.stderr)
+            return 1
+    return None
+
+
 def run(args: argparse.Namespace) -> int:
     use_dagster_home()
 
@@ -46,11 +82,13 @@ def run(args: argparse.Namespace) -> int:
         flush=True,
     )
     try:
-        result = execute(request, wait_seconds=args.wait)
+        result = execute(request, **waits(args))
     except WarehouseBusy as error:
         print(f"civic run: {error}", file=sys.stderr)
         return 3
     elapsed = time.monotonic() - started
+    if not result.success and (code := explain_failure("civic run", result)) is not None:
+        return code
     if not result.success:
         failed = [event.step_key for event in result.get_step_failure_events()]
         print(
@@ -103,12 +141,14 @@ def dashboards(args: argparse.Namespace) -> int:
 
 
 def publish(args: argparse.Namespace) -> int:
+    from pipelines.generations import current_generation
     from pipelines.publishing import PublishError, publish_release
 
+    # The current export generation (what the dashboards show, complete and consistent, and
+    # readable while a run writes the warehouse); the warehouse itself before any export.
+    source = current_generation(paths().exports) or paths().warehouse
     try:
-        release = publish_release(
-            paths().warehouse, paths().home / "releases", version=args.version
-        )
+        release = publish_release(source, paths().home / "releases", version=args.version)
     except PublishError as error:
         print(f"civic publish failed: {error}", file=sys.stderr)
         return 1
@@ -147,10 +187,12 @@ def backfill(args: argparse.Namespace) -> int:
         return 2
     print(f"civic backfill: {args.city}.{args.dataset} {args.first} to {args.last}", flush=True)
     try:
-        result = execute(request, wait_seconds=args.wait)
+        result = execute(request, **waits(args))
     except WarehouseBusy as error:
         print(f"civic backfill: {error}", file=sys.stderr)
         return 3
+    if not result.success and (code := explain_failure("civic backfill", result)) is not None:
+        return code
     if not result.success:
         print(f"civic backfill FAILED (run {result.run_id}); details: `civic ui`", file=sys.stderr)
         return 1
@@ -194,9 +236,10 @@ def parser() -> argparse.ArgumentParser:
     run_cmd.add_argument(
         "--wait",
         type=float,
-        default=600,
+        default=None,
         metavar="SECONDS",
-        help="how long to wait for a run already writing the warehouse (default 600)",
+        help="how long to wait for a run already writing the warehouse (default 600) or, "
+        "only when given, for a program holding it open to close it",
     )
     run_cmd.set_defaults(handler=run)
 
@@ -222,9 +265,10 @@ def parser() -> argparse.ArgumentParser:
     fill.add_argument(
         "--wait",
         type=float,
-        default=600,
+        default=None,
         metavar="SECONDS",
-        help="how long to wait for a run already writing the warehouse",
+        help="how long to wait for a run already writing the warehouse (default 600) or, "
+        "only when given, for a program holding it open to close it",
     )
     fill.set_defaults(handler=backfill)
 
@@ -247,8 +291,20 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from pipelines.redaction import redact_standard_streams
+    from pipelines.storage_errors import storage_problem
+
     args = parser().parse_args(argv)
-    return args.handler(args)
+    if argv is None:  # the installed command (tests call main() in-process with a list)
+        redact_standard_streams()
+    try:
+        return args.handler(args)
+    except Exception as error:  # disk full, read-only, permission denied: one line, rc 1
+        problem = storage_problem(error, paths().home, f"civic {args.command}")
+        if problem is None:
+            raise
+        print(problem, file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

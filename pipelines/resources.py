@@ -8,6 +8,7 @@ from dagster_dbt import DbtCliResource
 from dagster_duckdb import DuckDBResource
 
 from pipelines.assets.transform import dbt_project
+from pipelines.child_processes import dbt_executable
 from pipelines.settings import paths
 
 
@@ -21,4 +22,6 @@ def warehouse_resource() -> DuckDBResource:
 
 
 def dbt_resource() -> DbtCliResource:
-    return DbtCliResource(project_dir=dbt_project)
+    # dbt dies with the run that started it (pipelines.child_processes)
+    launcher = dbt_executable(paths().home / "bin")
+    return DbtCliResource(project_dir=dbt_project, dbt_executable=launcher)

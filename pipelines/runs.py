@@ -18,6 +18,7 @@ from dagster._core.storage.tags import (
 
 from pipelines.assets.raw import raw_asset_key
 from pipelines.catalog import CatalogError, city_catalog
+from pipelines.child_processes import mark_abandoned_runs, process_tags
 from pipelines.locking import warehouse_writer
 from pipelines.settings import paths
 
@@ -86,7 +87,10 @@ def _opened(instance: DagsterInstance | None) -> Iterator[DagsterInstance]:
 
 
 def execute(
-    request: RunRequest, instance: DagsterInstance | None = None, wait_seconds: float = 600
+    request: RunRequest,
+    instance: DagsterInstance | None = None,
+    wait_seconds: float = 600,
+    reader_wait_seconds: float = 0,
 ) -> ExecuteInProcessResult:
     """Run the request once no other run writes the warehouse (WarehouseBusy past the wait).
 
@@ -97,11 +101,15 @@ def execute(
 
     keys = selected_keys(request)
     job = defs.resolve_job_def(everything_job.name)
-    with warehouse_writer(paths().warehouse, wait_seconds), _opened(instance) as active:
+    writer = warehouse_writer(
+        paths().warehouse, wait_seconds, reader_wait_seconds=reader_wait_seconds
+    )
+    with writer, _opened(instance) as active:
+        mark_abandoned_runs(active)  # runs of killed processes: failed, not STARTED forever
         return job.execute_in_process(
             instance=active,
             raise_on_error=False,
             asset_selection=keys,
             run_config=run_config(request, len(keys)),
-            tags=partition_range_tags(request),
+            tags={**partition_range_tags(request), **process_tags()},
         )

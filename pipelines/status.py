@@ -17,6 +17,7 @@ from dagster import AssetCheckKey, DagsterInstance
 
 from pipelines.assets.raw import raw_asset_key
 from pipelines.automation import catalog_datasets
+from pipelines.child_processes import ABANDONED_TAG, mark_abandoned_runs
 from pipelines.freshness import freshness_check_keys, freshness_checks, freshness_windows
 
 
@@ -120,11 +121,15 @@ def read_warehouse(
 
 
 def latest_runs(instance: DagsterInstance, limit: int = 5) -> list[RunLine]:
+    """The latest runs; those whose process was killed are marked failed first (abandoned)."""
+    mark_abandoned_runs(instance)
     return [
         RunLine(
             record.dagster_run.run_id,
             record.dagster_run.job_name,
-            record.dagster_run.status.value,
+            "ABANDONED"
+            if record.dagster_run.tags.get(ABANDONED_TAG)
+            else record.dagster_run.status.value,
             record.start_time or record.create_timestamp.timestamp(),
             record.end_time,
         )

@@ -1,7 +1,8 @@
 """Export the marts to Parquet: what dashboards and releases read instead of the warehouse.
 
 Readers never open the DuckDB file (it allows one writer), and Evidence's DuckDB reader cannot
-open files written by newer DuckDB versions, while it reads Parquet fine.
+open files written by newer DuckDB versions, while it reads Parquet fine. Each run writes a
+complete new generation and switches `exports/` to it at once (`pipelines.generations`).
 """
 
 import os
@@ -13,6 +14,7 @@ from dagster_duckdb import DuckDBResource
 
 from pipelines.assets.transform import civic_dbt_models
 from pipelines.automation import NO_RETRY
+from pipelines.generations import new_generation
 from pipelines.settings import paths
 
 MARTS_SCHEMA = "marts"
@@ -61,12 +63,14 @@ def export_marts(con: duckdb.DuckDBPyConnection, target: Path) -> dict[str, int]
 )
 def marts_parquet(context: AssetExecutionContext, warehouse: DuckDBResource) -> MaterializeResult:
     target = paths().exports
-    with warehouse.get_connection() as con:
-        rows = export_marts(con, target)
-    context.log.info(f"exported {len(rows)} mart tables to {target}")
+    # A new generation beside the current one, switched in whole (pipelines.generations).
+    with new_generation(target, context.run.run_id) as folder, warehouse.get_connection() as con:
+        rows = export_marts(con, folder)
+    context.log.info(f"exported {len(rows)} mart tables to {target} ({folder.name})")
     return MaterializeResult(
         metadata={
             "path": MetadataValue.path(str(target)),
+            "generation": MetadataValue.text(folder.name),
             "tables": MetadataValue.json(rows),
         }
     )

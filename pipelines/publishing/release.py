@@ -95,7 +95,10 @@ def publish_release(
         )
     contracts = datapackage.table_contracts(load_manifest(manifest))
     previous_version = latest_version(releases_dir)
-    staging = Path(tempfile.mkdtemp(prefix=f".{version}.", suffix=".partial", dir=releases_dir))
+    clean_partials(releases_dir)
+    staging = Path(
+        tempfile.mkdtemp(prefix=f".{version}.{os.getpid()}.", suffix=".partial", dir=releases_dir)
+    )
     try:
         staging.chmod(0o755)  # mkdtemp makes it private; a release is meant to be served
         tables, warnings = read_marts(Path(warehouse), config, contracts, progress)
@@ -149,6 +152,35 @@ def latest_version(releases_dir: Path) -> str | None:
         return None
     version = pointer.read_text().strip()
     return version if version and (releases_dir / version / "datapackage.json").exists() else None
+
+
+# `.<version>.<pid>.<random>.partial/` and `.latest.<pid>.partial`, named by their writer
+PARTIAL = re.compile(r"^\..+\.(\d+)(?:\.[A-Za-z0-9_]+)?\.partial$")
+
+
+def clean_partials(releases_dir: Path) -> list[Path]:
+    """Remove what killed publishes left (their process is gone); a live publish's stay."""
+    removed = []
+    for path in releases_dir.glob(".*.partial"):
+        match = PARTIAL.match(path.name)
+        if match is None or process_alive(int(match.group(1))):
+            continue
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+        removed.append(path)
+    return removed
+
+
+def process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
 
 
 def point_latest(releases_dir: Path, version: str) -> None:

@@ -1,0 +1,181 @@
+"""Lock conflicts and storage failures on a real warehouse (issue 14, items 3 and 4).
+
+- A reader holding a read-only DuckDB connection: `civic run` stops at once with rc 3 naming
+  the reader's process, or waits for it with `--wait`.
+- Disk full and a read-only file system, simulated with a small tmpfs mounted for the test
+  (skipped where this user cannot mount): one clear line, rc 1, no traceback, data intact.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipelines.locking import WarehouseBusy, warehouse_writer
+from pipelines.settings import PROJECT_ROOT
+
+READER = """
+import sys, time, duckdb
+con = duckdb.connect(sys.argv[1], read_only=True)
+print("open", flush=True)
+time.sleep(float(sys.argv[2]))
+"""
+
+
+def civic(home: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    env = {**os.environ, "CIVIC_HOME": str(home), "DAGSTER_HOME": str(home / "dagster")}
+    env.pop("CIVIC_WAREHOUSE", None)
+    return subprocess.run(
+        [sys.executable, "-m", "pipelines.cli", *args],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def open_reader(warehouse: Path, seconds: float) -> subprocess.Popen:
+    reader = subprocess.Popen(
+        [sys.executable, "-c", READER, str(warehouse), str(seconds)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert reader.stdout.readline().strip() == "open"
+    return reader
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def table_prints(warehouse: Path) -> dict[str, tuple]:
+    """Rows and a content hash of every table, read-only."""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        tables = con.execute(
+            "select table_schema, table_name from information_schema.tables "
+            "where table_type = 'BASE TABLE'"
+        ).fetchall()
+        return {
+            f"{schema}.{name}": con.execute(
+                f'select count(*), coalesce(sum(hash(t)::hugeint), 0) from {schema}."{name}" t'
+            ).fetchone()
+            for schema, name in tables
+        }
+
+
+@pytest.fixture
+def home(built_warehouse, tmp_path) -> Path:
+    home = tmp_path / "home"
+    home.mkdir()
+    shutil.copy(built_warehouse, home / "civic.duckdb")
+    return home
+
+
+def test_a_reader_holding_the_warehouse_is_rc_3_naming_it_at_once(home):
+    warehouse = home / "civic.duckdb"
+    before = digest(warehouse)
+    reader = open_reader(warehouse, 120)
+    try:
+        started = time.monotonic()
+        result = civic(home, "run", "--city", "chicago")
+        took = time.monotonic() - started
+    finally:
+        reader.kill()
+        reader.wait()
+
+    assert result.returncode == 3, result.stderr
+    assert f"is open in pid {reader.pid} (" in result.stderr and READER.split()[1] in result.stderr
+    assert "--wait SECONDS" in result.stderr and "nothing was written" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert took < 60  # not DuckDB's and Dagster's retries (190 s before)
+    assert digest(warehouse) == before
+
+
+def test_with_wait_a_run_waits_for_the_reader_to_close(home):
+    warehouse = home / "civic.duckdb"
+    reader = open_reader(warehouse, 2)
+    said: list[str] = []
+    started = time.monotonic()
+    with warehouse_writer(
+        warehouse, wait_seconds=0, poll_seconds=0.2, say=said.append, reader_wait_seconds=30
+    ):
+        waited = time.monotonic() - started
+    reader.wait()
+    assert waited >= 1.5 and said and f"pid {reader.pid}" in said[0]
+
+    reader = open_reader(warehouse, 30)
+    try:
+        refused = pytest.raises(WarehouseBusy, match=f"open in pid {reader.pid}.*waited 1 s")
+        with refused, warehouse_writer(warehouse, poll_seconds=0.2, reader_wait_seconds=1):
+            pass
+    finally:
+        reader.kill()
+        reader.wait()
+
+
+@pytest.fixture
+def small_disk(tmp_path) -> Iterator:
+    """`mount(size_mb)` -> a fresh tmpfs of that size; unmounted after the test."""
+    mounted: list[Path] = []
+
+    def mount(size_mb: int) -> Path:
+        point = tmp_path / f"disk{len(mounted)}"
+        point.mkdir()
+        done = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={size_mb}m", "tmpfs", str(point)],
+            capture_output=True,
+            text=True,
+        )
+        if done.returncode != 0:
+            pytest.skip(f"cannot mount a tmpfs here ({done.stderr.strip()})")
+        mounted.append(point)
+        return point
+
+    yield mount
+    for point in mounted:
+        subprocess.run(["umount", "-l", str(point)], check=False)
+
+
+def test_a_full_disk_is_one_clear_line_and_the_data_stay_intact(built_warehouse, small_disk):
+    size = built_warehouse.stat().st_size
+    disk = small_disk(size // (1 << 20) + 4)  # room for the warehouse and ~4 MB more
+    home = disk / "home"
+    home.mkdir()
+    shutil.copy(built_warehouse, home / "civic.duckdb")
+    before = table_prints(home / "civic.duckdb")
+
+    result = civic(home, "run")
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.startswith("civic run:")]
+    assert len(lines) == 1, result.stderr
+    assert "the disk is full" in lines[0] and "MB free" in lines[0] and "needs about" in lines[0]
+    assert "previous data are intact" in lines[0]
+    assert "Traceback" not in result.stderr and "OperationalError" not in result.stderr
+    assert table_prints(home / "civic.duckdb") == before
+
+
+def test_a_read_only_file_system_is_one_clear_line(built_warehouse, small_disk):
+    disk = small_disk(built_warehouse.stat().st_size // (1 << 20) + 16)
+    home = disk / "home"
+    home.mkdir()
+    shutil.copy(built_warehouse, home / "civic.duckdb")
+    before = digest(home / "civic.duckdb")
+    subprocess.run(["mount", "-o", "remount,ro", str(disk)], check=True)
+
+    result = civic(home, "run")
+
+    assert result.returncode == 1, result.stderr
+    assert "read-only" in result.stderr and "previous data are intact" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert digest(home / "civic.duckdb") == before
