@@ -105,24 +105,31 @@ def run(args: argparse.Namespace) -> int:
 
 
 def ui(args: argparse.Namespace) -> int:
+    """The Dagster webserver behind `pipelines.ui_guard` (loopback Host and same-Origin
+    only), and the Dagster daemon for schedules and sensors: what `dagster dev` starts."""
     use_dagster_home()
-    command = [
-        sys.executable,
-        "-m",
-        "dagster",
-        "dev",
-        "-m",
-        "pipelines.definitions",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(args.port),
-    ]
+    target = ["-m", "pipelines.definitions"]
+    webserver = [sys.executable, "-m", "pipelines.ui_guard", "--host", "127.0.0.1"]
+    webserver += ["--port", str(args.port), *target]
+    daemon = [sys.executable, "-m", "dagster", "daemon", "run", *target]
     print(f"Dagster UI on http://127.0.0.1:{args.port} (Ctrl-C to stop)", flush=True)
+    processes = [subprocess.Popen(command, cwd=PROJECT_ROOT) for command in (webserver, daemon)]
+    interrupted = False
     try:
-        return subprocess.call(command, cwd=PROJECT_ROOT)
+        while all(p.poll() is None for p in processes):
+            time.sleep(0.5)
     except KeyboardInterrupt:
-        return 0
+        interrupted = True
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+    return 0 if interrupted else next((p.returncode for p in processes if p.returncode), 0)
 
 
 def dashboards(args: argparse.Namespace) -> int:
