@@ -19,6 +19,7 @@ from dagster._core.storage.tags import (
 from pipelines.assets.raw import raw_asset_key
 from pipelines.catalog import CatalogError, city_catalog
 from pipelines.child_processes import mark_abandoned_runs, process_tags
+from pipelines.connectors.prefetch import prefetched
 from pipelines.locking import warehouse_writer
 from pipelines.settings import paths
 
@@ -53,6 +54,21 @@ def selected_keys(request: RunRequest) -> list[AssetKey]:
             )
         return [raw_asset_key(catalog.datasets[request.dataset])]
     return [key for key in keys if graph.get(key).tags.get("city", request.city) == request.city]
+
+
+def live_datasets(request: RunRequest, keys: list[AssetKey]) -> list:
+    """The catalog datasets a live run reads from portals (none for a bundled run)."""
+    from pipelines.catalog import city_catalogs
+
+    if not request.live:
+        return []
+    wanted = set(keys)
+    return [
+        dataset
+        for catalog in city_catalogs()
+        for dataset in catalog.datasets.values()
+        if raw_asset_key(dataset) in wanted
+    ]
 
 
 def partition_range_tags(request: RunRequest) -> dict[str, str]:
@@ -104,7 +120,14 @@ def execute(
     writer = warehouse_writer(
         paths().warehouse, wait_seconds, reader_wait_seconds=reader_wait_seconds
     )
-    with writer, _opened(instance) as active:
+    downloads = prefetched(  # live downloads before the lock: a slow portal blocks no one
+        live_datasets(request, keys),
+        paths().home,
+        paths().warehouse,
+        request.first_month,
+        request.last_month,
+    )
+    with downloads, writer, _opened(instance) as active:
         mark_abandoned_runs(active)  # runs of killed processes: failed, not STARTED forever
         return job.execute_in_process(
             instance=active,
