@@ -17,17 +17,18 @@ the sensor that calls it.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import smtplib
 import ssl
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from email.message import EmailMessage
+
+import httpx
+
+from pipelines import redaction
 
 log = logging.getLogger("civic.notifications")
 
@@ -132,6 +133,11 @@ class Notifier:
                     password=env.get("CIVIC_SMTP_PASSWORD") or None,
                     starttls=_truthy(starttls) if starttls.strip() else port == 587,
                 )
+        # Every log record and message of this process hides them from now on.
+        redaction.register(webhook, smtp.password if smtp else None)
+        if webhook:
+            parts = urllib.parse.urlsplit(webhook)
+            redaction.register(parts.path.strip("/"), parts.query)
         return cls(webhook_url=webhook, smtp=smtp, problems=tuple(problems))
 
     @property
@@ -181,20 +187,20 @@ class Notifier:
         return Delivery(tuple(sent), tuple(errors))
 
     def _post(self, notice: Notice) -> None:
-        request = urllib.request.Request(
-            self.webhook_url or "",
-            data=json.dumps(notice.payload()).encode(),
-            headers={"Content-Type": "application/json", "User-Agent": "civic-indicators"},
-            method="POST",
-        )
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout_seconds) as response:
-                response.read()
-        except urllib.error.HTTPError as error:
-            # HTTPError's text carries the URL; keep the status and reason only.
-            raise RuntimeError(f"HTTP {error.code} {error.reason}") from None
-        except urllib.error.URLError as error:
-            raise RuntimeError(f"cannot reach the webhook host ({error.reason})") from None
+            response = httpx.post(
+                self.webhook_url or "",
+                json=notice.payload(),
+                headers={"User-Agent": "civic-indicators"},
+                timeout=self.timeout_seconds,
+            )
+        except httpx.HTTPError as error:
+            # httpx's messages may carry the URL (a secret): keep the kind of failure only.
+            raise RuntimeError(
+                f"cannot reach the webhook host ({type(error).__name__}: {self.redact(error)})"
+            ) from None
+        if response.is_error:
+            raise RuntimeError(f"HTTP {response.status_code} {response.reason_phrase}")
 
     def _mail(self, notice: Notice) -> None:
         smtp = self.smtp

@@ -1,62 +1,54 @@
-"""Local servers that receive operator notifications in the tests: a webhook and an SMTP server.
+"""Local servers that receive operator notifications in the tests, on 127.0.0.1.
 
-Both run on 127.0.0.1 in a background thread and record what they receive. The SMTP server
-speaks just enough SMTP for `smtplib`: EHLO/HELO, AUTH PLAIN/LOGIN, MAIL, RCPT, DATA, RSET,
-NOOP, QUIT (no TLS).
+`WebhookServer` is pytest-httpserver recording JSON POSTs; `SmtpServer` is aiosmtpd's
+controller with an authenticator that accepts one password (AUTH PLAIN/LOGIN without TLS, as a
+local relay would), recording logins and delivered mails.
 """
 
 from __future__ import annotations
 
-import base64
 import email
 import email.policy
-import json
-import socketserver
-import threading
+import re
+import socket
 from dataclasses import dataclass, field
 from email.message import EmailMessage
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
 
 
 class WebhookServer:
-    """Records JSON POSTs; answers `status` (200 by default)."""
+    """Records JSON POSTs (`posts`, `paths`); answers `status` (200 by default)."""
 
     def __init__(self, status: int = 200) -> None:
         self.posts: list[dict[str, Any]] = []
         self.paths: list[str] = []
         self.status = status
-        server = self
+        self._http = HTTPServer(host="127.0.0.1", port=0)
+        self._http.expect_request(re.compile(".*"), method="POST").respond_with_handler(
+            self._record
+        )
 
-        class Handle(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                server.paths.append(self.path)
-                server.posts.append(json.loads(body))
-                self.send_response(server.status)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"ok")
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self._http = ThreadingHTTPServer(("127.0.0.1", 0), Handle)
-        self._http.daemon_threads = True
-        self._thread = threading.Thread(target=self._http.serve_forever, daemon=True)
+    def _record(self, request: Request) -> Response:
+        self.paths.append(request.path)
+        self.posts.append(request.get_json(force=True))
+        return Response("ok", status=self.status)
 
     @property
     def url(self) -> str:
-        host, port = self._http.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://127.0.0.1:{self._http.port}"
 
     def __enter__(self) -> WebhookServer:
-        self._thread.start()
+        self._http.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._http.shutdown()
-        self._http.server_close()
+        self._http.clear()
+        self._http.stop()
 
 
 @dataclass
@@ -68,90 +60,39 @@ class Mail:
 
 @dataclass
 class SmtpServer:
-    """A minimal SMTP server; `password` is the one it accepts for AUTH."""
+    """An SMTP server accepting AUTH with `password`; `logins` and `mails` record the session."""
 
     password: str | None = None
     mails: list[Mail] = field(default_factory=list)
     logins: list[tuple[str, str]] = field(default_factory=list)
-    commands: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        server = self
+        with socket.socket() as probe:  # aiosmtpd needs a port up front
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self._controller = Controller(
+            self,
+            hostname="127.0.0.1",
+            port=self.port,
+            authenticator=self._authenticate,
+            auth_require_tls=False,
+        )
 
-        class Handle(socketserver.StreamRequestHandler):
-            def reply(self, line: str) -> None:
-                self.wfile.write(line.encode() + b"\r\n")
+    def _authenticate(self, server, session, envelope, mechanism, auth_data) -> AuthResult:  # noqa: ANN001
+        if not isinstance(auth_data, LoginPassword):
+            return AuthResult(success=False, handled=False)
+        user, password = auth_data.login.decode(), auth_data.password.decode()
+        self.logins.append((user, password))
+        return AuthResult(success=password == self.password)
 
-            def handle(self) -> None:
-                self.reply("220 localhost test SMTP")
-                sender, recipients = "", []
-                while True:
-                    raw = self.rfile.readline()
-                    if not raw:
-                        return
-                    line = raw.decode().rstrip("\r\n")
-                    verb, _, rest = line.partition(" ")
-                    verb = verb.upper()
-                    server.commands.append(verb)
-                    if verb == "EHLO":
-                        self.reply("250-localhost")
-                        self.reply("250 AUTH PLAIN LOGIN")
-                    elif verb == "HELO" or verb in {"NOOP", "RSET"}:
-                        self.reply("250 OK")
-                    elif verb == "AUTH":
-                        self.auth(rest)
-                    elif verb == "MAIL":
-                        sender, recipients = rest.split(":", 1)[1].strip(" <>"), []
-                        self.reply("250 OK")
-                    elif verb == "RCPT":
-                        recipients.append(rest.split(":", 1)[1].strip(" <>"))
-                        self.reply("250 OK")
-                    elif verb == "DATA":
-                        self.reply("354 End data with <CR><LF>.<CR><LF>")
-                        lines = []
-                        while (data := self.rfile.readline()) not in (b".\r\n", b""):
-                            lines.append(data[1:] if data.startswith(b"..") else data)
-                        message = email.message_from_bytes(
-                            b"".join(lines), policy=email.policy.default
-                        )
-                        server.mails.append(Mail(sender, recipients, message))
-                        self.reply("250 OK queued")
-                    elif verb == "QUIT":
-                        self.reply("221 Bye")
-                        return
-                    else:
-                        self.reply("502 Command not implemented")
-
-            def auth(self, rest: str) -> None:
-                method, _, initial = rest.partition(" ")
-                if method.upper() == "PLAIN":
-                    if not initial:
-                        self.reply("334 ")
-                        initial = self.rfile.readline().decode().strip()
-                    _, user, password = base64.b64decode(initial).decode().split("\0")
-                else:  # LOGIN
-                    self.reply("334 VXNlcm5hbWU6")
-                    user = base64.b64decode(self.rfile.readline().strip()).decode()
-                    self.reply("334 UGFzc3dvcmQ6")
-                    password = base64.b64decode(self.rfile.readline().strip()).decode()
-                server.logins.append((user, password))
-                if password == server.password:
-                    self.reply("235 Authentication successful")
-                else:
-                    self.reply("535 Authentication credentials invalid")
-
-        self._tcp = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handle)
-        self._tcp.daemon_threads = True
-        self._thread = threading.Thread(target=self._tcp.serve_forever, daemon=True)
-
-    @property
-    def port(self) -> int:
-        return self._tcp.server_address[1]
+    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: ANN001, N802 (aiosmtpd's hook)
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        self.mails.append(Mail(envelope.mail_from, list(envelope.rcpt_tos), message))
+        return "250 OK queued"
 
     def __enter__(self) -> SmtpServer:
-        self._thread.start()
+        self._controller.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._tcp.shutdown()
-        self._tcp.server_close()
+        self._controller.stop()
