@@ -1,4 +1,4 @@
-"""A real HTTP server on 127.0.0.1 that plays open-data portals for the connector tests.
+"""A real HTTP server on 127.0.0.1 (pytest-httpserver) that plays open-data portals for tests.
 
 It runs in a background thread; each test registers what a path answers:
 - `script(path, *replies)`: replies served in order (e.g. a 429, then a 500), before the route;
@@ -16,15 +16,15 @@ import json
 import re
 import threading
 import time
-import urllib.parse
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import duckdb
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
 
 FIXTURES = Path(__file__).parent / "fixtures" / "portals"
 SOURCES = Path(__file__).parent.parent / "sources"
@@ -70,38 +70,28 @@ Handler = Callable[[Seen], Reply]
 
 
 class PortalServer:
+    """pytest-httpserver (threaded, so a delayed answer does not hold the next request), with
+    one handler that plays the scripted replies and routes and records every request."""
+
     def __init__(self) -> None:
         self.requests: list[Seen] = []
         self._routes: dict[str, Handler] = {}
         self._scripts: dict[str, deque[Reply]] = defaultdict(deque)
         self._lock = threading.Lock()
-        server = self
-
-        class Handle(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
-                server._answer(self)
-
-            def log_message(self, format: str, *args: Any) -> None:  # keep test output quiet
-                pass
-
-        self._http = ThreadingHTTPServer(("127.0.0.1", 0), Handle)
-        self._http.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._http.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
+        self._http = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+        self._http.expect_request(re.compile(".*")).respond_with_handler(self._answer)
 
     @property
     def url(self) -> str:
-        host, port = self._http.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://127.0.0.1:{self._http.port}"
 
     def __enter__(self) -> PortalServer:
-        self._thread.start()
+        self._http.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._http.shutdown()
-        self._http.server_close()
+        self._http.clear()
+        self._http.stop()
 
     def route(self, path: str, handler: Handler) -> None:
         self._routes[path] = handler
@@ -112,43 +102,37 @@ class PortalServer:
     def seen(self, path: str) -> list[Seen]:
         return [r for r in self.requests if r.path == path]
 
-    def _answer(self, request: BaseHTTPRequestHandler) -> None:
-        parts = urllib.parse.urlsplit(request.path)
+    def _answer(self, request: Request) -> Response:
         seen = Seen(
-            request.command,
-            parts.path,
-            dict(urllib.parse.parse_qsl(parts.query, keep_blank_values=True)),
+            request.method,
+            request.path,
+            dict(request.args.items()),
             {k.lower(): v for k, v in request.headers.items()},
             time.monotonic(),
         )
         with self._lock:
             self.requests.append(seen)
-            scripted = self._scripts[parts.path]
+            scripted = self._scripts[seen.path]
             reply = scripted.popleft() if scripted else None
         if reply is None:
-            handler = self._routes.get(parts.path)
+            handler = self._routes.get(seen.path)
             reply = handler(seen) if handler else Reply.json({"error": "not found"}, 404)
         if reply.delay:
             time.sleep(reply.delay)
         body = reply.body
+        headers = dict(reply.headers)
         gzipped = "gzip" in seen.headers.get("accept-encoding", "") and reply.cut_at is None
         if gzipped and len(body) > 1000:
             body = gzip.compress(body)
-        try:
-            request.send_response(reply.status)
-            for name, value in reply.headers.items():
-                request.send_header(name, value)
-            if gzipped and body is not reply.body:
-                request.send_header("Content-Encoding", "gzip")
-            if reply.length:
-                request.send_header("Content-Length", str(len(body)))
-            request.send_header("Connection", "close")
-            request.end_headers()
-            request.wfile.write(body if reply.cut_at is None else body[: reply.cut_at])
-            request.wfile.flush()
-        except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeout tests)
-            pass
-        request.close_connection = True
+            headers["Content-Encoding"] = "gzip"
+        if reply.length:
+            headers["Content-Length"] = str(len(body))
+        headers["Connection"] = "close"
+        # A generator body is sent as is: with `cut_at`, fewer bytes than Content-Length says.
+        sent = body if reply.cut_at is None else body[: reply.cut_at]
+        response = Response(iter([sent]), status=reply.status, headers=headers)
+        response.automatically_set_content_length = False
+        return response
 
 
 # -- small portal implementations over real rows ------------------------------------------------

@@ -191,7 +191,7 @@ def test_a_token_is_sent_only_to_the_host_of_its_catalog_entry(httpserver, monke
     assert sum(b.num_rows for b in connector.batches()) > 100
     # A client whose credentials belong to the catalog's host never sends them elsewhere.
     client = HttpClient(
-        policy=FAST, secret_headers={"Authorization": TOKEN}, secret_host="portal.example:443"
+        policy=FAST, secret_headers={"Authorization": TOKEN}, secret_origin="https://portal.example"
     )
     client.get(httpserver.url_for("/elsewhere.csv"), what="another host's file")
 

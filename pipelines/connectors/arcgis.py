@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import re
-import urllib.parse
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -78,7 +77,7 @@ class ArcgisConnector:
             secrets=(token,) if token else (),
             policy=retry or RetryPolicy(),
             limits=limits or Limits(),
-            secret_host=urllib.parse.urlsplit(self.layer_url).netloc,
+            secret_origin=self.layer_url,
         )
         self.watermark: str | None = since
         self._dates = False  # the watermark field holds epoch milliseconds

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import re
-import urllib.parse
 from collections.abc import Iterator
 from typing import Any
 
@@ -75,7 +74,7 @@ class CkanConnector:
             secret_headers={"Authorization": token} if token else {},
             policy=retry or RetryPolicy(),
             limits=limits or Limits(),
-            secret_host=urllib.parse.urlsplit(self.base_url).netloc,
+            secret_origin=self.base_url,
         )
         self.watermark: str | None = since
         self._high: str | None = since

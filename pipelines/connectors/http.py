@@ -8,24 +8,21 @@ One `HttpClient` per connector run:
   attempts and waits together, enforced by a deadline that cuts off a trickling body too.
 - Bodies are streamed and limited (`Limits`: bytes received, bytes decompressed, ratio).
 - Credentials are sent only to the host they belong to (the first host asked, or
-  `secret_host`), never after a redirect leaves it, and are redacted everywhere
+  `secret_origin`), never after a redirect leaves it, and are redacted everywhere
   (`pipelines.redaction`).
 - Failures raise `ConnectorError` naming what was being read, the (redacted) URL and what to do.
 """
 
 from __future__ import annotations
 
-import email.utils
-import json
+import contextlib
 import logging
 import os
 import random
-import re
 import time
 import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +30,15 @@ import httpx
 import tenacity
 
 from pipelines import redaction
+from pipelines.connectors.answers import (
+    Response,
+    advice,
+    html_error,
+    is_html,
+    parse_json,
+    parse_retry_after,
+    snippet,
+)
 from pipelines.connectors.base import ConnectorError
 from pipelines.connectors.limits import BodyReader, Deadline, Limits, TruncatedBody
 
@@ -42,9 +48,8 @@ redaction.install()  # every process that can hold a portal token redacts its lo
 USER_AGENT = "civic-indicators/0.1 (+https://github.com/civic-indicators/civic-indicators)"
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504, 520, 521, 522, 524})
 MAX_REDIRECTS = 10
-REDIRECTS = frozenset({301, 302, 303, 307, 308})
+DEFAULT_PORTS = {"http": 80, "https": 443}
 CHUNK_BYTES = 1 << 16
-HTML_STARTS = (b"<!doctype html", b"<html", b"<head", b"<body")
 
 
 @dataclass(frozen=True)
@@ -80,14 +85,6 @@ class _Transient(Exception):
 
 
 @dataclass
-class Response:
-    status: int
-    headers: Mapping[str, str]
-    body: bytes
-    url: str
-
-
-@dataclass
 class HttpClient:
     """GETs with retries. `secret_headers` are sent and redacted; `headers` are just sent."""
 
@@ -98,13 +95,19 @@ class HttpClient:
     limits: Limits = field(default_factory=Limits)
     user_agent: str = USER_AGENT
     sleep: Callable[[float], None] = time.sleep
-    secret_host: str | None = None  # host[:port] the credentials belong to (default: first asked)
+    # The URL whose host and port the credentials belong to (default: the first URL asked).
+    secret_origin: str | None = None
 
     def __post_init__(self) -> None:
         redaction.register(*self.secret_headers.values(), *self.secrets)
+        self._origin = _origin(self.secret_origin) if self.secret_origin else None
         # No connection reuse: each attempt's sockets are its own, so its deadline can cut them.
+        # The request hook runs for every redirect hop too.
         self._client = httpx.Client(
-            follow_redirects=False, limits=httpx.Limits(max_keepalive_connections=0)
+            follow_redirects=True,
+            max_redirects=MAX_REDIRECTS,
+            limits=httpx.Limits(max_keepalive_connections=0),
+            event_hooks={"request": [self._credentials_stay_home]},
         )
 
     def redact(self, text: object) -> str:
@@ -143,7 +146,7 @@ class HttpClient:
 
         def parse(response: Response) -> None:
             parsed.clear()
-            parsed.append(self._parse_json(response, what))
+            parsed.append(parse_json(response, what))
             if check is not None:
                 check(parsed[0])
 
@@ -176,25 +179,19 @@ class HttpClient:
         with destination.open("rb") as handle:
             head = handle.read(2000)
         if "text/html" in response.headers.get("Content-Type", "").lower() or is_html(head):
-            raise self._html_error(
+            raise html_error(
                 Response(response.status, response.headers, head, self.redact(full_url)), what
             )
         return response
 
     # -- one attempt -------------------------------------------------------------------------
-    def _headers_for(self, url: str, extra: Mapping[str, str], in_memory: bool) -> dict:
-        headers = {
-            "User-Agent": self.user_agent,
-            "Accept-Encoding": "gzip" if in_memory else "identity",
-            **{k: v for k, v in self.headers.items() if v},
-            **extra,
-        }
-        host = urllib.parse.urlsplit(url).netloc
-        if self.secret_host is None:
-            self.secret_host = host
-        if host == self.secret_host:
-            headers.update({k: v for k, v in self.secret_headers.items() if v})
-        return headers
+    def _credentials_stay_home(self, request: httpx.Request) -> None:
+        """Credentials go only to their own host and port: dropped on any other hop."""
+        if self._origin is None:
+            self._origin = _origin(str(request.url))
+        if _origin(str(request.url)) != self._origin:
+            for name in self.secret_headers:
+                request.headers.pop(name, None)
 
     def _exchange(
         self,
@@ -205,54 +202,44 @@ class HttpClient:
         in_memory: bool,
         write: Callable[[bytes], object],
     ) -> Response:
-        """Follow redirects, then stream the body through `write`; errors as exceptions."""
-        timeout = httpx.Timeout(max(0.1, min(self.policy.timeout_seconds, deadline.remaining)))
-        for _ in range(MAX_REDIRECTS + 1):
-            request = self._client.build_request(
-                "GET",
-                url,
-                headers=self._headers_for(url, extra, in_memory),
-                timeout=timeout,
-                extensions={"trace": deadline.trace},
+        """Send the request (following redirects), then stream the body through `write`."""
+        headers = {
+            "User-Agent": self.user_agent,
+            "Accept-Encoding": "gzip" if in_memory else "identity",
+            **{k: v for k, v in {**self.headers, **self.secret_headers}.items() if v},
+            **extra,
+        }
+        request = self._client.build_request(
+            "GET",
+            url,
+            headers=headers,
+            timeout=max(0.1, min(self.policy.timeout_seconds, deadline.remaining)),
+            extensions={"trace": deadline.trace},
+        )
+        try:
+            response = self._client.send(request, stream=True)
+        except (httpx.UnsupportedProtocol, httpx.TooManyRedirects) as error:
+            raise ConnectorError(self.redact(f"{what}: cannot fetch {url}: {error}")) from None
+        except (httpx.TransportError, OSError) as error:
+            raise _Transient(_describe_transport_error(error, deadline)) from None
+        with contextlib.closing(response):
+            if not 200 <= response.status_code < 300:
+                self._raise_status(response, what, url)
+            reader = BodyReader(
+                response.headers.get("Content-Encoding", ""), self.limits, in_memory, what
             )
             try:
-                response = self._client.send(request, stream=True)
-            except httpx.UnsupportedProtocol as error:
-                raise ConnectorError(self.redact(f"{what}: cannot fetch {url}: {error}")) from None
+                for piece in reader.feed(response.iter_raw(CHUNK_BYTES)):
+                    write(piece)
             except (httpx.TransportError, OSError) as error:
                 raise _Transient(_describe_transport_error(error, deadline)) from None
-            try:
-                if response.status_code in REDIRECTS and "Location" in response.headers:
-                    url = self._redirect_target(url, response, what)
-                    continue
-                if not 200 <= response.status_code < 300:
-                    self._raise_status(response, what, url)
-                reader = BodyReader(
-                    response.headers.get("Content-Encoding", ""), self.limits, in_memory, what
-                )
-                try:
-                    for piece in reader.feed(response.iter_raw(CHUNK_BYTES)):
-                        write(piece)
-                except (httpx.TransportError, OSError) as error:
-                    raise _Transient(_describe_transport_error(error, deadline)) from None
-                except TruncatedBody as error:
-                    raise _Transient(f"truncated body ({error})") from None
-                expected = response.headers.get("Content-Length", "")
-                if expected.isdigit() and reader.received < int(expected):
-                    missing = int(expected) - reader.received
-                    raise _Transient(f"truncated body ({missing} more bytes were expected)")
-                return Response(response.status_code, httpx.Headers(response.headers), b"", url)
-            finally:
-                response.close()
-        raise ConnectorError(self.redact(f"{what}: more than {MAX_REDIRECTS} redirects from {url}"))
-
-    def _redirect_target(self, url: str, response: httpx.Response, what: str) -> str:
-        target = urllib.parse.urljoin(url, response.headers["Location"])
-        if urllib.parse.urlsplit(target).scheme not in {"http", "https"}:
-            raise ConnectorError(
-                self.redact(f"{what}: {url} redirects to {target}, which is not http(s); refused")
-            )
-        return target
+            except TruncatedBody as error:
+                raise _Transient(f"truncated body ({error})") from None
+            expected = response.headers.get("Content-Length", "")
+            if expected.isdigit() and reader.received < int(expected):
+                missing = int(expected) - reader.received
+                raise _Transient(f"truncated body ({missing} more bytes were expected)")
+            return Response(response.status_code, response.headers, b"", url)
 
     def _raise_status(self, response: httpx.Response, what: str, url: str) -> None:
         code = response.status_code
@@ -267,7 +254,7 @@ class HttpClient:
         if code in RETRY_STATUSES:
             raise _Transient(problem, parse_retry_after(response.headers.get("Retry-After")))
         raise HttpStatusError(
-            self.redact(f"{what}: {problem} from {url}{_snippet(body)}; {_advice(code)}"), code
+            self.redact(f"{what}: {problem} from {url}{snippet(body)}; {advice(code)}"), code
         )
 
     # -- retries -----------------------------------------------------------------------------
@@ -347,47 +334,10 @@ class HttpClient:
                 )
             raise ConnectorError(self.redact(message)) from None
 
-    # -- bodies ------------------------------------------------------------------------------
-    def _parse_json(self, response: Response, what: str) -> Any:
-        body = response.body
-        content_type = response.headers.get("Content-Type", "")
-        if "text/html" in content_type.lower() or body.lstrip()[:1] == b"<":
-            raise self._html_error(response, what)
-        if not body.strip():
-            raise ConnectorError(
-                self.redact(
-                    f"{what}: empty response body from {response.url} (HTTP {response.status}); "
-                    "the portal may be overloaded: retry later"
-                )
-            )
-        try:
-            return json.loads(body)
-        except (UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise ConnectorError(
-                self.redact(
-                    f"{what}: response from {response.url} is not valid JSON ({error}; "
-                    f"{len(body)} bytes, ends with {body[-60:]!r}); the body may have been cut "
-                    "off in transit: retry, and if it persists check the URL in a browser"
-                )
-            ) from None
 
-    def _html_error(self, response: Response, what: str) -> ConnectorError:
-        text = response.body[:2000].decode("utf-8", "replace")
-        title = re.search(r"(?is)<title>(.*?)</title>", text)
-        summary = title.group(1).strip() if title else " ".join(text.split())[:120]
-        return ConnectorError(
-            self.redact(
-                f"{what}: got an HTML page instead of data from {response.url} "
-                f"(HTTP {response.status}, page title {summary!r}); the portal may be in "
-                "maintenance, a login page, or the URL/dataset id may be wrong: open it in a "
-                "browser"
-            )
-        )
-
-
-def is_html(head: bytes) -> bool:
-    """True when the first bytes of a body are an HTML page (whatever the Content-Type)."""
-    return head.lstrip(b"\xef\xbb\xbf \t\r\n").lower().startswith(HTML_STARTS)
+def _origin(url: str) -> tuple[str, int | None]:
+    parsed = httpx.URL(url)
+    return parsed.host, parsed.port or DEFAULT_PORTS.get(parsed.scheme)
 
 
 def with_params(url: str, params: Mapping[str, object] | None) -> str:
@@ -395,22 +345,6 @@ def with_params(url: str, params: Mapping[str, object] | None) -> str:
         return url
     query = urllib.parse.urlencode({k: str(v) for k, v in params.items() if v is not None})
     return f"{url}{'&' if '?' in url else '?'}{query}"
-
-
-def parse_retry_after(value: str | None) -> float | None:
-    """`Retry-After` as seconds from now: either delta-seconds or an HTTP date."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 def secret_from_env(variable: str | None) -> str | None:
@@ -429,26 +363,6 @@ def secret_from_env(variable: str | None) -> str | None:
     return value
 
 
-def _snippet(body: bytes) -> str:
-    text = " ".join(body.decode("utf-8", "replace").split())
-    if not text:
-        return ""
-    title = re.search(r"(?is)<title>(.*?)</title>", text)
-    return f" ({(title.group(1) if title else text)[:200]})"
-
-
-def _advice(status: int) -> str:
-    if status in (401, 403):
-        return "check the credentials (the token's environment variable) and dataset permissions"
-    if status == 404:
-        return "check the base URL and dataset id in the catalog (the dataset may have moved)"
-    if status == 400:
-        return "the portal rejected the query: check the filter/watermark column in the catalog"
-    if status == 304:
-        return "not modified"
-    return "check the URL in a browser"
-
-
 def _describe_transport_error(error: BaseException, deadline: Deadline) -> str:
     if deadline.expired:
         return "the request's total time bound passed (the portal answered too slowly)"
@@ -459,15 +373,3 @@ def _describe_transport_error(error: BaseException, deadline: Deadline) -> str:
     if isinstance(error, httpx.ConnectError):
         return f"connection failed ({error})"
     return f"{type(error).__name__}: {error}"
-
-
-__all__ = [
-    "HttpClient",
-    "HttpStatusError",
-    "Limits",
-    "Response",
-    "RetryPolicy",
-    "RetryableResponse",
-    "parse_retry_after",
-    "secret_from_env",
-]

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import re
-import urllib.parse
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -91,7 +90,7 @@ class SocrataConnector:
             secret_headers={"X-App-Token": token} if token else {},
             policy=retry or RetryPolicy(),
             limits=limits or Limits(),
-            secret_host=urllib.parse.urlsplit(self.base_url).netloc,
+            secret_origin=self.base_url,
         )
         self.watermark: str | None = since
 

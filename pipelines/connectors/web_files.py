@@ -99,7 +99,7 @@ class WebFileConnector:
             secrets=(token,) if token else (),
             policy=retry or RetryPolicy(),
             limits=limits or Limits(),
-            secret_host=urllib.parse.urlsplit(url).netloc,
+            secret_origin=url,
         )
         self.watermark: str | None = since
 
