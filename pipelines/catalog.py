@@ -87,6 +87,10 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+# Per-source network limits (pipelines.connectors.limits), in MB.
+LIMIT_OPTIONS = ("max_body_mb", "max_decompressed_mb")
+
+
 class Portal(Strict):
     """Where the live dataset is published (read by the network connectors with `--live`).
 
@@ -114,6 +118,10 @@ class Portal(Strict):
         for key, option in value.items():
             if not IDENTIFIER.match(key):
                 raise ValueError(f"option names must be identifiers, got {key!r}")
+            if key in LIMIT_OPTIONS and (
+                isinstance(option, bool) or not isinstance(option, int | float) or option <= 0
+            ):
+                raise ValueError(f"options.{key}: a positive number of MB, got {option!r}")
             if not isinstance(option, str):
                 continue
             if key in FIELD_OPTIONS and not FIELD_NAME.match(option):
