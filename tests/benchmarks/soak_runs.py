@@ -123,14 +123,16 @@ def exports_agree(home: Path) -> list[str]:
     return different
 
 
-def abandoned(home: Path) -> int:
-    """Runs Dagster records as failed because their process was killed."""
-    from dagster import DagsterInstance
+def run_states(home: Path) -> dict[str, int]:
+    """How many runs Dagster records as abandoned (killed) and as still STARTED."""
+    from dagster import DagsterInstance, DagsterRunStatus
 
     with DagsterInstance.from_config(str(home / "dagster")) as instance:
-        return sum(
-            1 for r in instance.get_run_records() if r.dagster_run.tags.get("civic/abandoned")
-        )
+        records = instance.get_run_records()
+        return {
+            "abandoned": sum(1 for r in records if r.dagster_run.tags.get("civic/abandoned")),
+            "started": sum(1 for r in records if r.dagster_run.status == DagsterRunStatus.STARTED),
+        }
 
 
 def civic(home: Path, *args: str) -> subprocess.Popen:
@@ -216,7 +218,7 @@ def main() -> int:
         "tables_changed_or_lost": lost,
         "exports_differing_from_marts": exports_agree(home),
         "leftovers": leftovers,
-        "abandoned_runs": abandoned(home),
+        "dagster_runs": run_states(home),
         "status_shows_abandoned": "ABANDONED" in status or killed_runs[-1] < args.runs - 4,
         "completed_run_seconds_median": statistics.median(
             r["seconds"] for r in runs if r["killed_at"] is None or r["rc"] == 0
@@ -230,7 +232,7 @@ def main() -> int:
         and not results["exports_differing_from_marts"]
         and not leftovers
         and results["reader"]["mixed"] == 0
-        and results["abandoned_runs"] == args.kills
+        and results["dagster_runs"] == {"abandoned": args.kills, "started": 0}
         and results["status_shows_abandoned"]
     )
     results["ok"] = ok
