@@ -6,8 +6,10 @@ DNS name rebound to 127.0.0.1. `LocalOnly` (ASGI middleware) refuses:
 
 - requests whose Host is not the loopback address and port the UI serves;
 - GraphQL mutations sent by GET;
-- state-changing requests (POST, PUT, PATCH, DELETE) and websockets whose Origin is missing or
-  is not the UI's own.
+- state-changing requests (POST, PUT, PATCH, DELETE) and websockets whose Origin is not the
+  UI's own. A POST without any Origin passes only as JSON: no browser sends that cross-site
+  (it sends Origin on every cross-origin POST, and JSON needs a CORS preflight), while scripts
+  and Dagster's GraphQL client do.
 
 `python -m pipelines.ui_guard <dagster-webserver options>` runs the Dagster webserver with the
 guard around its app (`civic ui` starts it beside the Dagster daemon).
@@ -42,6 +44,10 @@ def refusal(
     if kind == "websocket":
         return None if origin in allowed else f"websocket from origin {origin!r} refused"
     if method.upper() not in SAFE_METHODS:
+        if origin is None and headers.get("content-type", "").startswith("application/json"):
+            # Not a browser (browsers send Origin on every cross-origin POST, and cannot send
+            # JSON cross-site without a CORS preflight): scripts and Dagster's GraphQL client.
+            return None
         if origin not in allowed:
             return f"{method} without this UI's Origin (got {origin!r}) refused"
         return None

@@ -7,6 +7,7 @@ mutation by GET, or by POST without the UI's Origin, is refused too; the UI's ow
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -97,16 +98,22 @@ def test_the_red_teams_delete_by_get_from_another_host_is_refused(ui):
         json={"query": DELETE % run_id},
         headers={"Origin": "https://evil.example"},
     )
-    no_origin = httpx.post(f"{url}/graphql", json={"query": DELETE % run_id})
+    form_like = httpx.post(
+        f"{url}/graphql",
+        content=json.dumps({"query": DELETE % run_id}),
+        headers={"Content-Type": "text/plain"},
+    )
 
     assert evil.status_code == 403 and "evil.example" in evil.text and "not this UI" in evil.text
     assert by_get.status_code == 403 and "mutations by GET" in by_get.text
     assert cross_site.status_code == 403 and "Origin" in cross_site.text
-    assert no_origin.status_code == 403
+    assert form_like.status_code == 403  # what a cross-site form could send, without Origin
     assert run_exists(home, run_id)  # nothing was deleted
 
     # The UI's own page and same-origin GraphQL still work, mutations included.
     assert httpx.get(f"{url}/runs").status_code == 200
+    listed = httpx.post(f"{url}/graphql", json={"query": "{ version }"})  # a script, no Origin
+    assert listed.status_code == 200 and "version" in listed.json()["data"]
     own = httpx.post(
         f"{url}/graphql",
         json={"query": DELETE % run_id},
@@ -124,3 +131,7 @@ def test_refusal_rules():
     assert "Host" in refusal("http", "GET", "/", "", {"host": "127.0.0.1:3001"}, 3000)
     assert "websocket" in refusal("websocket", "GET", "/graphql", "", {"host": ok["host"]}, 3000)
     assert refusal("websocket", "GET", "/graphql", "", ok, 3000) is None
+    script = {"host": ok["host"], "content-type": "application/json"}
+    assert refusal("http", "POST", "/graphql", "", script, 3000) is None
+    form = {"host": ok["host"], "content-type": "text/plain"}
+    assert "Origin" in refusal("http", "POST", "/graphql", "", form, 3000)
