@@ -152,3 +152,21 @@ def test_a_killed_publish_leaves_no_release_and_its_partial_is_cleaned(home):
         "1.2.0": snapshot(releases / "1.2.0" / "data"),
     }
     assert (releases / "latest").read_text().strip() == "1.2.0"
+
+
+def test_only_partials_of_processes_that_are_gone_are_removed(tmp_path):
+    from pipelines.publishing.release import clean_partials
+
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True
+    )
+    dead_pid = int(gone.stdout)
+    live = tmp_path / f".2.0.0.{os.getpid()}.k3j4h5g6.partial"
+    dead = tmp_path / f".2.0.0.{dead_pid}.a1b2c3d4.partial"
+    pointer = tmp_path / f".latest.{dead_pid}.partial"
+    for folder in (live, dead):
+        (folder / "data").mkdir(parents=True)
+    pointer.write_text("2.0.0\n")
+
+    assert sorted(clean_partials(tmp_path)) == sorted([dead, pointer])
+    assert live.exists() and not dead.exists() and not pointer.exists()
