@@ -30,7 +30,7 @@ KINDS = {
     "read-only": (errno.EROFS, "read-only file system", "readonly database"),
     "denied": (errno.EACCES, errno.EPERM, "permission denied", "operation not permitted"),
 }
-PATH = re.compile(r"""['"]?(/[^\s'":,]+)""")
+PATH = re.compile(r"(?<![\w/])(/[\w.+-]+(?:/[\w.+-]+)+)")  # two components at least
 
 
 def classify(error: BaseException | str) -> str | None:
@@ -74,6 +74,11 @@ def storage_problem(error: BaseException | str, home: Path, command: str) -> str
         )
     free = _free_bytes(home)
     needed = _needed_bytes(home)
+    if free > needed and "disk i/o error" in str(error).lower():  # not space: the disk itself
+        return (
+            f"{command}: a disk I/O error while writing {where} ({free / MB:,.0f} MB free). "
+            f"{intact} Check the disk (dmesg, SMART), then run again."
+        )
     return (
         f"{command}: the disk is full: cannot write {where} ({free / MB:,.1f} MB free; a run "
         f"needs about {needed / MB:,.0f} MB: the warehouse's size again while new tables "
