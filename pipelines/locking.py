@@ -46,9 +46,12 @@ DUCKDB_LOCK = re.compile(r"Conflicting lock is held in (.*?) \(PID (\d+)\)")
 def describe_pid(pid: int, program: str = "") -> str:
     """`pid 123 (the command line)`, from /proc where it can be read."""
     try:
-        command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
     except OSError:
         command = program
+    command = " ".join(command.split())  # one line, however the program was started
+    if len(command) > 160:
+        command = command[:159] + "…"
     return f"pid {pid} ({command or 'unknown program'})"
 
 

@@ -19,7 +19,7 @@ from dagster._core.storage.tags import (
 from pipelines.assets.raw import raw_asset_key
 from pipelines.catalog import CatalogError, city_catalog
 from pipelines.child_processes import mark_abandoned_runs, process_tags
-from pipelines.connectors.prefetch import prefetched
+from pipelines.connectors.prefetch import live_datasets, prefetched
 from pipelines.locking import warehouse_writer
 from pipelines.settings import paths
 
@@ -54,21 +54,6 @@ def selected_keys(request: RunRequest) -> list[AssetKey]:
             )
         return [raw_asset_key(catalog.datasets[request.dataset])]
     return [key for key in keys if graph.get(key).tags.get("city", request.city) == request.city]
-
-
-def live_datasets(request: RunRequest, keys: list[AssetKey]) -> list:
-    """The catalog datasets a live run reads from portals (none for a bundled run)."""
-    from pipelines.catalog import city_catalogs
-
-    if not request.live:
-        return []
-    wanted = set(keys)
-    return [
-        dataset
-        for catalog in city_catalogs()
-        for dataset in catalog.datasets.values()
-        if raw_asset_key(dataset) in wanted
-    ]
 
 
 def partition_range_tags(request: RunRequest) -> dict[str, str]:
@@ -121,7 +106,7 @@ def execute(
         paths().warehouse, wait_seconds, reader_wait_seconds=reader_wait_seconds
     )
     downloads = prefetched(  # live downloads before the lock: a slow portal blocks no one
-        live_datasets(request, keys),
+        live_datasets(keys) if request.live else [],
         paths().home,
         paths().warehouse,
         request.first_month,

@@ -169,6 +169,20 @@ def prefetch(
     return fetched
 
 
+def live_datasets(keys: Iterable[object]) -> list[Dataset]:
+    """The catalog datasets whose raw asset keys are among `keys` (a run's selection)."""
+    from pipelines.assets.raw import raw_asset_key
+    from pipelines.catalog import city_catalogs
+
+    wanted = set(keys)
+    return [
+        dataset
+        for catalog in city_catalogs()
+        for dataset in catalog.datasets.values()
+        if raw_asset_key(dataset) in wanted
+    ]
+
+
 @contextmanager
 def prefetched(
     datasets: Iterable[Dataset],
