@@ -24,7 +24,7 @@ import urllib.parse
 from typing import TextIO
 
 REDACTED = "***"
-MIN_SECRET_LENGTH = 4  # shorter values would redact ordinary words
+MIN_SECRET_LENGTH = 8  # shorter values (e.g. "true") would redact ordinary words
 # Query parameters that carry credentials when a portal insists on them in the URL.
 SECRET_PARAMS = re.compile(
     r"(?i)([?&](?:\$\$app_token|token|api_?key|apikey|key|password|secret|access_token)=)[^&#\s]*"
