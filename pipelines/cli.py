@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -104,6 +105,10 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
+
+
 def ui(args: argparse.Namespace) -> int:
     """The Dagster webserver behind `pipelines.ui_guard` (loopback Host and same-Origin
     only), and the Dagster daemon for schedules and sensors: what `dagster dev` starts."""
@@ -111,9 +116,10 @@ def ui(args: argparse.Namespace) -> int:
     target = ["-m", "pipelines.definitions"]
     webserver = [sys.executable, "-m", "pipelines.ui_guard", "--host", "127.0.0.1"]
     webserver += ["--port", str(args.port), *target]
-    daemon = [sys.executable, "-m", "dagster", "daemon", "run", *target]
+    daemon = [str(Path(sys.executable).with_name("dagster-daemon")), "run", *target]
     print(f"Dagster UI on http://127.0.0.1:{args.port} (Ctrl-C to stop)", flush=True)
     processes = [subprocess.Popen(command, cwd=PROJECT_ROOT) for command in (webserver, daemon)]
+    signal.signal(signal.SIGTERM, _interrupt)  # stopped by a service manager: stop both too
     interrupted = False
     try:
         while all(p.poll() is None for p in processes):
