@@ -163,6 +163,16 @@ def publish(args: argparse.Namespace) -> int:
     try:
         release = publish_release(source, paths().home / "releases", version=args.version)
     except PublishError as error:
+        from pipelines.locking import duckdb_lock_holder
+
+        if holder := duckdb_lock_holder(str(error)):
+            print(
+                f"civic publish: {source} is open in {holder}, which holds DuckDB's lock on "
+                "the file; nothing was published. Wait for it (or publish after `civic run` "
+                "has exported), then run again.",
+                file=sys.stderr,
+            )
+            return 3
         print(f"civic publish failed: {error}", file=sys.stderr)
         return 1
     print(f"Published release {release.version} in {release.path}")
