@@ -25,7 +25,7 @@ from pipelines.settings import PROJECT_ROOT
 
 READER = """
 import sys, time, duckdb
-con = duckdb.connect(sys.argv[1], read_only=True)
+con = duckdb.connect(sys.argv[1], read_only=len(sys.argv) < 4)
 print("open", flush=True)
 time.sleep(float(sys.argv[2]))
 """
@@ -44,9 +44,9 @@ def civic(home: Path, *args: str, timeout: float = 600) -> subprocess.CompletedP
     )
 
 
-def open_reader(warehouse: Path, seconds: float) -> subprocess.Popen:
+def open_reader(warehouse: Path, seconds: float, *write: str) -> subprocess.Popen:
     reader = subprocess.Popen(
-        [sys.executable, "-c", READER, str(warehouse), str(seconds)],
+        [sys.executable, "-c", READER, str(warehouse), str(seconds), *write],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -122,6 +122,21 @@ def test_with_wait_a_run_waits_for_the_reader_to_close(home):
     finally:
         reader.kill()
         reader.wait()
+
+
+def test_publish_from_a_warehouse_another_program_writes_is_rc_3(home):
+    writer = open_reader(home / "civic.duckdb", 120, "write")
+    try:
+        result = civic(home, "publish", "--version", "1.0.0")
+    finally:
+        writer.kill()
+        writer.wait()
+    assert result.returncode == 3, result.stderr
+    assert (
+        f"is open in pid {writer.pid} (" in result.stderr
+        and "nothing was published" in result.stderr
+    )
+    assert not (home / "releases" / "1.0.0").exists()
 
 
 @pytest.fixture
