@@ -124,7 +124,10 @@ def test_with_wait_a_run_waits_for_the_reader_to_close(home):
         reader.wait()
 
 
-def test_publish_from_a_warehouse_another_program_writes_is_rc_3(home):
+def test_publish_from_a_warehouse_another_program_writes_is_rc_3(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    duckdb.connect(str(home / "civic.duckdb")).close()  # refused before anything is read
     writer = open_reader(home / "civic.duckdb", 120, "write")
     try:
         result = civic(home, "publish", "--version", "1.0.0")
