@@ -62,7 +62,7 @@ def test_ui_serves_the_code_location_on_localhost():
         env=os.environ.copy(),
     )
     try:
-        deadline = time.monotonic() + 90
+        deadline = time.monotonic() + 240  # slow on a loaded 2-core machine
         info = None
         while time.monotonic() < deadline and info is None:
             try:
@@ -71,7 +71,7 @@ def test_ui_serves_the_code_location_on_localhost():
             except OSError:
                 assert process.poll() is None, "civic ui exited early"
                 time.sleep(1)
-        assert info is not None, "Dagster UI did not answer within 90 s"
+        assert info is not None, "Dagster UI did not answer within 240 s"
         assert "dagster_webserver_version" in info
         assert ["raw", "chicago_crimes"] in asset_keys_served(port, deadline)
     finally:
