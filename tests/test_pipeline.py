@@ -51,9 +51,9 @@ def classified_crimes() -> pl.DataFrame:
     category = pl.lit(None, dtype=pl.Utf8)
     rules = pl.read_csv(SOURCES_DIR / "offenses" / "chicago.csv").sort("rule_id", descending=True)
     for rule in rules.iter_rows(named=True):  # reversed, so the first matching rule wins
-        matches = (pl.col("Primary Type") == rule["offense"]) & pl.col(
-            "Description"
-        ).str.contains(like(rule["description_like"]))
+        matches = (pl.col("Primary Type") == rule["offense"]) & pl.col("Description").str.contains(
+            like(rule["description_like"])
+        )
         if rule["description_not_like"]:
             matches &= ~pl.col("Description").str.contains(like(rule["description_not_like"]))
         category = pl.when(matches).then(pl.lit(rule["category"])).otherwise(category)
