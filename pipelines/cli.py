@@ -220,6 +220,7 @@ def city(args: argparse.Namespace) -> int:
     """`civic city init`: a draft catalog from the portal's metadata and a sample of rows."""
     from pipelines.city_init import init_city
     from pipelines.connectors import ConnectorError
+    from pipelines.settings import SOURCES_DIR
 
     datasets = {}
     for item in args.dataset:
@@ -236,6 +237,7 @@ def city(args: argparse.Namespace) -> int:
             args.base_url,
             datasets,
             census_place=args.census_place,
+            sources_dir=SOURCES_DIR,
             force=args.force,
         )
     except (ConnectorError, FileExistsError, ValueError) as error:
