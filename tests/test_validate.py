@@ -125,9 +125,7 @@ def test_a_null_marker_not_declared(sources):
     edit(sources / "cities" / "nyc.yml", 'null_markers: ["s"]', "null_markers: []")
     found = errors(findings_of(sources, "nyc"))
     assert any(
-        "datasets.graduation_outcomes.columns." in f
-        and "'s'" in f
-        and "null_markers" in f
+        "datasets.graduation_outcomes.columns." in f and "'s'" in f and "null_markers" in f
         for f in found
     ), found
 
