@@ -129,16 +129,27 @@ def time_v(output: str) -> dict:
     }
 
 
-def measure(n_cities: int, work: Path, repeats: int) -> dict:
-    project = copy_project(work / f"{n_cities}" / "project", n_cities)
-    base = work / f"{n_cities}" / "prepared.duckdb"
+def environment(project: Path) -> dict:
     env = {**os.environ, "PYTHONPATH": str(project)}
     env["PATH"] = f"{Path(sys.executable).parent}:{env['PATH']}"
+    return env
+
+
+def prepare(n_cities: int, work: Path) -> tuple[Path, int]:
+    """The project copy and its warehouse with every raw table loaded; (project, raw rows)."""
+    project = copy_project(work / f"{n_cities}" / "project", n_cities)
+    base = work / f"{n_cities}" / "prepared.duckdb"
     base.unlink(missing_ok=True)
-    prepared = run([sys.executable, "-c", PREPARE, str(base)], project, env)
+    prepared = run([sys.executable, "-c", PREPARE, str(base)], project, environment(project))
     if prepared.returncode:
         raise SystemExit(f"prepare {n_cities} cities failed:\n{prepared.stderr[-3000:]}")
-    raw_rows = int(prepared.stdout.strip().splitlines()[-1])
+    return project, int(prepared.stdout.strip().splitlines()[-1])
+
+
+def measure(n_cities: int, work: Path, repeats: int) -> dict:
+    project, raw_rows = prepare(n_cities, work)
+    base = work / f"{n_cities}" / "prepared.duckdb"
+    env = environment(project)
     runs = []
     for _ in range(repeats):
         warehouse = work / f"{n_cities}" / "civic.duckdb"
@@ -178,7 +189,16 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--work", type=Path, default=Path("/tmp/civic-cities-bench"))
     parser.add_argument("--out", type=Path, default=Path("/tmp/civic-cities-bench/results.json"))
+    parser.add_argument(
+        "--prepare-only",
+        action="store_true",
+        help="only write the projects and warehouses (to time `dbt build` with another tool)",
+    )
     args = parser.parse_args()
+    if args.prepare_only:
+        for n in args.cities:
+            print(n, prepare(n, args.work)[1])
+        return
     results = [measure(n, args.work, args.repeats) for n in args.cities]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2))
