@@ -7,7 +7,7 @@ select
     cities.timezone,
     cities.fiscal_year_start_month,
     cities.census_place,
-    cities.census_counties,
+    array_to_string(cities.census_counties, ', ') as census_counties,
     coalesce(population.basis, 'none') as population_basis,
     population.population_source,
     population.first_year as population_first_year,
