@@ -27,7 +27,9 @@ def write_catalog(tmp_path: Path, dataset_yaml: str) -> Path:
 
 def test_shipped_catalogs_are_valid_and_their_files_exist():
     catalogs = city_catalogs()
-    assert [c.city for c in catalogs] == ["chicago", "nyc"]
+    files = sorted((SOURCES_DIR / "cities").glob("*.yml"))
+    assert [c.city for c in catalogs] == [path.stem for path in files]
+    assert {"chicago", "nyc"} <= {c.city for c in catalogs}
     for catalog in catalogs:
         for dataset in catalog.datasets.values():
             assert list(SOURCES_DIR.glob(dataset.bundled.path)), dataset.bundled.path
@@ -104,3 +106,36 @@ def test_hostile_portal_values_are_refused(tmp_path):
     local = GOOD_DATASET.replace('"https://data.cityofchicago.org"', '"file:///etc/passwd"')
     with pytest.raises(CatalogError, match="portal.base_url"):
         load_catalog(write_catalog(tmp_path, local))
+
+
+def test_reader_options_reach_the_file_connector(tmp_path, monkeypatch):
+    """A tab-separated file with description lines above its header (bundled.delimiter,
+    bundled.skip_rows) is read as the catalog says: real DC rows, two description lines."""
+    import gzip
+
+    import duckdb
+
+    from pipelines import sources
+
+    rows = gzip.decompress(
+        (SOURCES_DIR / "dc" / "crime_incidents_2022_jan_sep.tsv.gz").read_bytes()
+    )
+    lines = rows.decode().splitlines()[:6]
+    (tmp_path / "dc").mkdir()
+    text = "Crime incidents, extract of 2022\r\nSource: MPD\r\n" + "\r\n".join(lines) + "\r\n"
+    (tmp_path / "dc" / "crimes.tsv").write_text(text)
+    dataset = GOOD_DATASET.replace(
+        "bundled: {path: chicago/crimes_2022.parquet, format: parquet}",
+        'bundled: {path: dc/crimes.tsv, format: csv, delimiter: "\\t", skip_rows: 2}',
+    )
+    catalog = load_catalog(write_catalog(tmp_path, dataset))
+    monkeypatch.setattr(sources, "SOURCES_DIR", tmp_path)
+    scan = (
+        sources.DataSources()
+        .extract(None, "testcity", "crimes", catalog.datasets["crimes"], None)
+        .rows()
+    )
+    with duckdb.connect() as con:
+        relation = con.sql(scan.sql, params=scan.params)
+        assert relation.columns[:3] == ["CCN", "REPORT_DAT", "SHIFT"]
+        assert len(relation.fetchall()) == 5
