@@ -64,6 +64,9 @@ class TrialBudgetLine(Strict):
     optionally the program line inside it (matched to the account, function or fund text)."""
 
     department: str = Field(min_length=1, description="Name as in the spending data.")
+    also_named: list[str] = Field(
+        [], description="Other spellings of the department in other years' files."
+    )
     program: str | None = Field(None, description="Text of the program line, if published.")
     note: str = ""
 
@@ -277,7 +280,8 @@ LEDGER_COLUMNS: dict[str, tuple[str, ...]] = {
     "intervention_areas": ("city", "local_intervention_id", "area_type", "area_id", "role"),
     "intervention_outcomes": ("city", "local_intervention_id", "indicator_id", "chosen_by"),
     "intervention_budget_lines": (
-        "city", "local_intervention_id", "department_name", "program", "note",
+        "city", "local_intervention_id", "line_number", "department_name", "spelling",
+        "program", "note",
     ),
 }  # fmt: skip
 
@@ -328,7 +332,15 @@ def ledger_rows(
             for indicator in (trial.outcomes or defaults)
         ]
         rows["intervention_budget_lines"] += [
-            {**key, "department_name": line.department, "program": line.program, "note": line.note}
-            for line in trial.budget_lines
+            {
+                **key,
+                "line_number": number,
+                "department_name": line.department,
+                "spelling": spelling,
+                "program": line.program,
+                "note": line.note,
+            }
+            for number, line in enumerate(trial.budget_lines, start=1)
+            for spelling in dict.fromkeys([line.department, *line.also_named])
         ]
     return rows

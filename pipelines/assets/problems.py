@@ -34,6 +34,7 @@ LEDGER_TYPES = {
     "start_month": pa.date32(),
     "end_month": pa.date32(),
     "ramp_up_months": pa.int32(),
+    "line_number": pa.int32(),
 }
 # Column name -> Arrow type of each table; the order is the column order in the warehouse.
 TABLES: dict[str, dict[str, pa.DataType]] = {
