@@ -60,7 +60,7 @@
     local_intervention_id, indicator_id), area (area_id, area_role treated | comparison),
     period (period_start) and phase ('before' | 'after'), with event_count.
 
-    estimate    log r = ln(T_after / C_after) - ln(T_before / C_before): the change in the
+    estimate    log r = ln((T_after / C_after) / (T_before / C_before)): the change in the
                 treated areas' count relative to the comparison areas' (conditional Poisson:
                 the maximum likelihood estimate given each period's total).
     variance    phi (1/T_b + 1/T_a + 1/C_b + 1/C_a) + tau^2 (sum s_T^2 + sum s_C^2)
@@ -159,7 +159,8 @@
             heterogeneity.n_comparison_informative,
             heterogeneity.tau_square,
             greatest(1.0, coalesce(pearson.chi_square, 0) / nullif(totals.n_periods - 2, 0)) as dispersion,
-            ln(totals.t_after / totals.c_after) - ln(totals.t_before / totals.c_before) as log_ratio,
+            (totals.t_after * totals.c_before) / (totals.t_before * totals.c_after) as rate_ratio,
+            ln(rate_ratio) as log_ratio,
             concentration.treated_concentration,
             concentration.comparison_concentration
         from totals

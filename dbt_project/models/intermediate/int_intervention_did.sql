@@ -88,9 +88,13 @@ select
     main.tau_square as heterogeneity_variance,
     main.n_comparison_informative as n_comparison_areas_informative,
     main.degrees_of_freedom,
+    main.t_quantile,
+    main.rate_ratio,
+    main.log_ratio_variance,
     main.log_ratio,
     main.log_ratio_lower,
     main.log_ratio_upper,
+    parallel_check.rate_ratio as pre_trend_rate_ratio,
     parallel_check.log_ratio as pre_trend_log_ratio,
     parallel_check.log_ratio_lower as pre_trend_log_ratio_lower,
     parallel_check.log_ratio_upper as pre_trend_log_ratio_upper

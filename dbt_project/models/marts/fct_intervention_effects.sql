@@ -79,8 +79,9 @@ judged as (
         case
             when design = 'difference_in_differences' and pre_trend_log_ratio is not null
                 then not (pre_trend_log_ratio_lower > 0 or pre_trend_log_ratio_upper < 0)
+            -- the change stands out from the changes at earlier placebo starts
             when design = 'interrupted_time_series' and placebo_p_value is not null
-                then placebo_p_value >= {{ alpha }}
+                then placebo_p_value < {{ alpha }}
         end as design_check_passed,
         log_ratio is not null and (log_ratio_lower > 0 or log_ratio_upper < 0) as interval_excludes_no_change,
         case
