@@ -3,7 +3,8 @@ their intervals cover a change that was planted (figures for ANALYTICS.md, "Eval
 interventions"). Not part of the tests (tests/test_intervention_effects.py runs a smaller
 version of the same with assertions).
 
-    uv run python tests/benchmarks/intervention_calibration.py [warehouse] [--placebo N] [--planted N]
+    uv run python tests/benchmarks/intervention_calibration.py [warehouse] \
+        [--placebo N] [--planted N]
 
 Difference in differences: through dbt, on a copy of a built warehouse (default
 warehouse/civic.duckdb), with N placebo interventions (random 1-6 non-Cure NYC precincts,
@@ -138,7 +139,8 @@ def its_simulated_rate(n: int = 500) -> None:
         )
         flags += fit["log_ratio_lower"] > 0 or fit["log_ratio_upper"] < 0
     print(
-        f"ITS on {n} simulated series without a change: interval excludes no change at {flags / n:.1%}"
+        f"ITS on {n} simulated series without a change: "
+        f"interval excludes no change at {flags / n:.1%}"
     )
 
 
