@@ -15,6 +15,19 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from pipelines.canonical import CanonicalError, canonical_tables
+from pipelines.catalog_mapping import (
+    AreaList,
+    Census,
+    Constant,
+    Coverage,
+    RowFilter,
+    SpendingKind,
+    Unpivot,
+    check_city,
+    check_dataset,
+    safe_text,
+)
 from pipelines.settings import SOURCES_DIR
 
 IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
@@ -61,8 +74,8 @@ def check_portal_filter(key: str, value: str) -> str:
     return value
 
 
-CANONICAL_FILE = "canonical.yml"
 CITIES_SUBDIR = "cities"
+__all__ = ["canonical_tables", "city_catalog", "city_catalogs", "load_catalog"]
 Domain = Literal["crime", "education", "development", "spending", "population", "geography"]
 Cadence = Literal["daily", "weekly", "monthly", "quarterly", "yearly", "static"]
 PortalKind = Literal["socrata", "ckan", "arcgis", "http", "file"]
@@ -140,6 +153,8 @@ class BundledFile(Strict):
 
     path: str = Field(description="Path or glob relative to sources/.")
     format: Literal["csv", "parquet", "json"]
+    delimiter: Literal[",", "\t", ";", "|"] = ","
+    skip_rows: int = Field(0, ge=0, le=100, description="Description lines above the header.")
 
     @field_validator("path")
     @classmethod
@@ -187,6 +202,63 @@ class Dataset(Strict):
     feeds: str | None = Field(None, description="Canonical raw table (sources/canonical.yml).")
     columns: dict[str, str] = Field({}, description="Canonical column name -> published name.")
     partitioning: MonthlyPartitioning | None = None
+    # How the mapped columns become typed canonical rows (pipelines/catalog_mapping.py).
+    area_type: str | None = Field(None, description="Kind of area in `area` (area_types.yml).")
+    area_pattern: str | None = Field(None, description="Regex: its group is the area id.")
+    formats: dict[str, str] = Field({}, description="strptime format per dated column.")
+    units: dict[str, str] = Field({}, description="Unit per column: fraction, thousands...")
+    constants: dict[str, Constant] = Field({}, description="Values the file implies.")
+    null_markers: list[str] = Field([], description="Published markers of a missing value.")
+    recode: dict[str, dict[str, str]] = Field({}, description="Published value -> value.")
+    filters: list[RowFilter] = Field([], description="Rows in scope (all must hold).")
+    unpivot: Unpivot | None = None
+    offenses: str | None = Field(None, description="Offence classification, under sources/.")
+    indicators: list[str] | None = Field(None, description="Only these indicators from it.")
+    spending_kind: SpendingKind | None = None
+    estimate_preference: list[str] = Field([], description="Population estimate types, best first.")
+    coverage: Coverage | None = None
+
+    @field_validator("null_markers")
+    @classmethod
+    def markers_are_safe(cls, value: list[str]) -> list[str]:
+        return [safe_text(marker, "null marker") for marker in value]
+
+    @field_validator("recode")
+    @classmethod
+    def recodes_are_safe(cls, value: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+        for column, mapping in value.items():
+            for old, new in mapping.items():
+                safe_text(old, f"{column}: value")
+                safe_text(new, f"{column}: value")
+        return value
+
+    @field_validator("area_pattern")
+    @classmethod
+    def pattern_has_one_group(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                groups = re.compile(value).groups
+            except re.error as error:
+                raise ValueError(f"not a regular expression: {error}") from None
+            if groups != 1:
+                raise ValueError(f"the regex must have exactly one group: {value!r}")
+            safe_text(value, "area_pattern")
+        return value
+
+    @field_validator("constants")
+    @classmethod
+    def constants_are_safe(cls, value: dict[str, Constant]) -> dict[str, Constant]:
+        for name, constant in value.items():
+            if isinstance(constant, str):
+                safe_text(constant, f"constants.{name}")
+        return value
+
+    @field_validator("offenses")
+    @classmethod
+    def offenses_stay_inside_sources(cls, value: str | None) -> str | None:
+        if value is not None and (Path(value).is_absolute() or ".." in Path(value).parts):
+            raise ValueError(f"must be a relative path inside sources/, got {value!r}")
+        return value
 
     @field_validator("raw_table")
     @classmethod
@@ -210,8 +282,13 @@ class Dataset(Strict):
 
     @model_validator(mode="after")
     def columns_need_feeds(self) -> Dataset:
-        if self.columns and not self.feeds:
-            raise ValueError("`columns` maps onto a canonical table: set `feeds` too")
+        mapping_keys = [
+            "columns", "constants", "formats", "units", "unpivot", "offenses", "area_type",
+            "spending_kind", "filters", "recode",
+        ]  # fmt: skip
+        if not self.feeds and any(getattr(self, key) for key in mapping_keys):
+            used = [key for key in mapping_keys if getattr(self, key)]
+            raise ValueError(f"`{used[0]}` maps onto a canonical table: set `feeds` too")
         return self
 
 
@@ -219,6 +296,42 @@ class CityCatalog(Strict):
     city: str
     name: str
     datasets: dict[str, Dataset]
+    aliases: list[str] = Field([], description="Other spellings of the city in published files.")
+    timezone: str | None = Field(None, description="IANA zone for timestamps given in UTC.")
+    fiscal_year_start_month: int = Field(1, ge=1, le=12)
+    census: Census = Census()
+    city_population: str | None = Field(
+        None,
+        description="census_place | census_counties | areas:<area type>; default: the Census "
+        "place, else the counties, named in `census` (none: no per-resident city rates)",
+    )
+    areas: dict[str, AreaList] = {}
+
+    @property
+    def population_choice(self) -> str | None:
+        """Where the city's own population comes from (Census when the catalog says nothing)."""
+        if self.city_population:
+            return self.city_population
+        if self.census.place:
+            return "census_place"
+        return "census_counties" if self.census.counties else None
+
+    @field_validator("aliases")
+    @classmethod
+    def aliases_are_safe(cls, value: list[str]) -> list[str]:
+        return [safe_text(alias, "alias") for alias in value]
+
+    @field_validator("timezone")
+    @classmethod
+    def is_timezone(cls, value: str | None) -> str | None:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        if value is not None:
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(f"not an IANA time zone: {value!r}") from None
+        return value
 
     @field_validator("city")
     @classmethod
@@ -226,12 +339,6 @@ class CityCatalog(Strict):
         if not IDENTIFIER.match(value):
             raise ValueError(f"must match {IDENTIFIER.pattern}")
         return value
-
-
-class CanonicalTable(Strict):
-    description: str
-    required: list[str]
-    optional: list[str] = []
 
 
 def _read_yaml(path: Path) -> object:
@@ -251,35 +358,29 @@ def _explain(path: Path, error: ValidationError) -> CatalogError:
     return CatalogError(f"{path}: invalid catalog: {problems}")
 
 
-@cache
-def canonical_tables(sources_dir: Path = SOURCES_DIR) -> dict[str, CanonicalTable]:
-    path = sources_dir / CANONICAL_FILE
-    document = _read_yaml(path)
-    try:
-        return {name: CanonicalTable.model_validate(spec) for name, spec in document.items()}
-    except ValidationError as error:
-        raise _explain(path, error) from error
-
-
 def check_canonical_mapping(path: Path, catalog: CityCatalog, sources_dir: Path) -> None:
-    tables = canonical_tables(sources_dir)
-    for name, dataset in catalog.datasets.items():
-        if not dataset.feeds:
-            continue
-        where = f"{path}: datasets.{name}"
-        table = tables.get(dataset.feeds)
-        if table is None:
-            raise CatalogError(
-                f"{where}.feeds: unknown canonical table {dataset.feeds!r} "
-                f"(known: {', '.join(sorted(tables))})"
-            )
-        allowed = set(table.required) | set(table.optional)
-        unknown = sorted(set(dataset.columns) - allowed)
-        missing = sorted(set(table.required) - set(dataset.columns))
-        if unknown:
-            raise CatalogError(f"{where}.columns: not columns of {dataset.feeds}: {unknown}")
-        if missing:
-            raise CatalogError(f"{where}.columns: {dataset.feeds} requires {missing}")
+    """The mapping of every dataset onto its canonical table, and the city-level keys."""
+    from pipelines.offenses import OffenseRulesError, offense_rules
+    from pipelines.problems import catalog_indicators
+
+    known_indicators = catalog_indicators()
+    try:
+        canonical_tables(sources_dir)
+        for name, dataset in catalog.datasets.items():
+            if dataset.feeds:
+                check_dataset(f"{path}: datasets.{name}", dataset, known_indicators, sources_dir)
+            if dataset.offenses:
+                offense_rules(dataset.offenses, sources_dir)
+        check_city(path, catalog, sources_dir)
+    except (ValueError, CanonicalError, OffenseRulesError) as error:
+        if isinstance(error, CatalogError):
+            raise
+        message = str(error)
+        if isinstance(error, CanonicalError | OffenseRulesError):  # they name their own file
+            raise CatalogError(f"{path}: {message}") from error
+        raise CatalogError(
+            message if message.startswith(str(path)) else f"{path}: {message}"
+        ) from error
 
 
 def load_catalog(path: Path, sources_dir: Path = SOURCES_DIR) -> CityCatalog:

@@ -13,7 +13,7 @@ from dagster import (
 from pipelines.assets.exports import marts_parquet
 from pipelines.assets.problems import problem_registry_assets
 from pipelines.assets.raw import raw_assets
-from pipelines.assets.reference import dataset_catalog
+from pipelines.assets.reference import census_population, city_reference, dataset_catalog
 from pipelines.assets.transform import civic_dbt_models
 from pipelines.automation import WAREHOUSE_WRITER_TAGS
 from pipelines.automation import jobs as automation_jobs
@@ -37,6 +37,8 @@ defs = Definitions(
     assets=[
         *raw_assets(),
         dataset_catalog,
+        city_reference,
+        census_population,
         *problem_registry_assets(),
         civic_dbt_models,
         marts_parquet,

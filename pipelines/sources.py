@@ -63,5 +63,12 @@ class DataSources(ConfigurableResource):
                 f"{city}.{name}: no bundled copy in sources/; load it from the portal with "
                 "`civic run --live`"
             )
-        connector = FileConnector(SOURCES_DIR, dataset.bundled.path, dataset.bundled.format)
+        bundled = dataset.bundled
+        connector = FileConnector(
+            SOURCES_DIR,
+            bundled.path,
+            bundled.format,
+            delimiter=bundled.delimiter,
+            skip_rows=bundled.skip_rows,
+        )
         return Extract(connector, "bundled")

@@ -348,9 +348,9 @@ def test_a_load_whose_every_row_is_bad_fails(con, tmp_path):
     message = str(caught.value)
     assert message.startswith(
         f"raw.chicago_unemployment_rate: every row of the load ({len(rows) - 1:,}) failed a "
-        f"critical row rule (rate_parses: {len(rows) - 1:,}); previous data kept"
+        f"critical row rule (unemployment_rate_parses: {len(rows) - 1:,}); previous data kept"
     )
-    assert '"ilcook1urn":"n/a"' in message
+    assert '"unemployment_rate":"n/a"' in message
     assert_unchanged(con, UNEMPLOYMENT, before)
     assert con.execute("select count(*) from meta.quarantined_rows").fetchone()[0] == 0
 

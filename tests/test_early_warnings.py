@@ -298,13 +298,14 @@ def test_planted_spike_raises_an_alert_at_the_right_day_and_area(built_warehouse
     shutil.copy(built_warehouse, copy)
     with duckdb.connect(str(copy)) as rw:
         template = (
-            "select * replace ({ts} as occurred_at, cast(date_trunc('month', {ts}) as date)"
-            " as occurred_month, {area} as community_area_id)"
-            " from intermediate.int_crimes_classified where crime_category = '{cat}' limit 1"
+            "select * replace ({ts} as occurred_at, cast({ts} as date) as occurred_on,"
+            " cast(date_trunc('month', {ts}) as date) as occurred_month, '{area}' as area_id)"
+            " from intermediate.int_crime_incidents_classified"
+            " where city = 'chicago' and crime_category = '{cat}' limit 1"
         )
         for i in range(15):
             rw.execute(
-                "insert into intermediate.int_crimes_classified "
+                "insert into intermediate.int_crime_incidents_classified "
                 + template.format(
                     ts=f"timestamp '2022-08-15 {i:02d}:00:00'", area=25, cat="violent"
                 )
@@ -312,7 +313,7 @@ def test_planted_spike_raises_an_alert_at_the_right_day_and_area(built_warehouse
         for i in range(250):
             day = 1 + i % 31
             rw.execute(
-                "insert into intermediate.int_crimes_classified "
+                "insert into intermediate.int_crime_incidents_classified "
                 + template.format(
                     ts=f"timestamp '2022-10-{day:02d} 12:00:00'", area=3, cat="property"
                 )

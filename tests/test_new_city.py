@@ -57,6 +57,7 @@ datasets:
     raw_table: testville_budget
     domain: spending
     feeds: spending
+    spending_kind: appropriations
     columns: {{fiscal_year: YEAR, department: DEPARTMENT DESCRIPTION, amount: AMOUNT}}
     cadence: yearly
     title: Appropriations

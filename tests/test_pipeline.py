@@ -1,7 +1,7 @@
 """Indicator values checked against figures computed here, with polars, from the raw files.
 
 Nothing below reuses the dbt SQL: each expected value is recomputed from `sources/` following
-the documented definitions (crime categories in dbt_project/seeds/crime_categories.csv,
+the documented definitions (Chicago's offence classification in sources/offenses/chicago.csv,
 population from the census files, graduation cohorts as documented in models/docs.md).
 """
 
@@ -49,11 +49,11 @@ def population_2020() -> pl.DataFrame:
 def classified_crimes() -> pl.DataFrame:
     crimes = pl.read_parquet(CHICAGO / "crimes_2022.parquet")
     category = pl.lit(None, dtype=pl.Utf8)
-    rules = pl.read_csv(SEEDS / "crime_categories.csv").sort("rule_id", descending=True)
+    rules = pl.read_csv(SOURCES_DIR / "offenses" / "chicago.csv").sort("rule_id", descending=True)
     for rule in rules.iter_rows(named=True):  # reversed, so the first matching rule wins
-        matches = (pl.col("Primary Type") == rule["primary_type"]) & pl.col(
-            "Description"
-        ).str.contains(like(rule["description_like"]))
+        matches = (pl.col("Primary Type") == rule["offense"]) & pl.col("Description").str.contains(
+            like(rule["description_like"])
+        )
         if rule["description_not_like"]:
             matches &= ~pl.col("Description").str.contains(like(rule["description_not_like"]))
         category = pl.when(matches).then(pl.lit(rule["category"])).otherwise(category)

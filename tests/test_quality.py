@@ -150,20 +150,24 @@ def test_a_negative_count_fails(changed):
 
 def test_a_future_date_fails(changed):
     rows = first_rows(changed, "chicago_crimes", "true", 2)
-    changed.execute(f"update raw.chicago_crimes set date = '2099-01-01 00:00:00' where {rows}")
+    changed.execute(
+        f"update raw.chicago_crimes set occurred_at = '2099-01-01 00:00:00' where {rows}"
+    )
     failed = failures(run_suite(changed, suite_of("chicago_crimes")))
-    assert set(failed) == {"date_not_in_future"}
-    assert failed["date_not_in_future"].unexpected_count == 2
-    assert failed["date_not_in_future"].examples == ["2099-01-01 00:00:00"]
+    assert set(failed) == {"occurred_at_not_in_future"}
+    assert failed["occurred_at_not_in_future"].unexpected_count == 2
+    assert failed["occurred_at_not_in_future"].examples == ["2099-01-01 00:00:00"]
 
 
 def test_an_unreadable_value_fails_and_is_shown_as_published(changed):
     rows = first_rows(changed, "chicago_unemployment_rate", "true", 1)
-    changed.execute(f"update raw.chicago_unemployment_rate set ilcook1urn = 'n/a' where {rows}")
+    changed.execute(
+        f"update raw.chicago_unemployment_rate set unemployment_rate = 'n/a' where {rows}"
+    )
     failed = failures(run_suite(changed, suite_of("chicago_unemployment_rate")))
-    assert set(failed) == {"rate_parses"}
-    assert failed["rate_parses"].unexpected_count == 1
-    assert failed["rate_parses"].examples == ["n/a"]
+    assert set(failed) == {"unemployment_rate_parses"}
+    assert failed["unemployment_rate_parses"].unexpected_count == 1
+    assert failed["unemployment_rate_parses"].examples == ["n/a"]
 
 
 def test_a_duplicated_key_fails(changed):
@@ -178,10 +182,10 @@ def test_a_duplicated_key_fails(changed):
 
 
 def test_a_missing_required_column_fails(changed):
-    changed.execute("alter table raw.chicago_population_2010 drop column pop2010")
+    changed.execute("alter table raw.chicago_population_2010 drop column population")
     failed = failures(run_suite(changed, suite_of("chicago_population_2010")))
     assert failed["required_columns"].unexpected_count == 1
-    assert failed["required_columns"].examples == ["pop2010"]
+    assert failed["required_columns"].examples == ["population"]
     assert set(failed) == {
         "required_columns",
         "population_not_null",
@@ -209,7 +213,7 @@ def test_a_row_count_collapse_against_the_previous_load_fails(changed):
 
 def test_a_warn_rule_fails_with_its_severity(changed):
     rows = first_rows(changed, "chicago_crimes", "true", 1)
-    changed.execute(f"update raw.chicago_crimes set primary_type = 'ALIEN ABDUCTION' where {rows}")
+    changed.execute(f"update raw.chicago_crimes set offense_type = 'ALIEN ABDUCTION' where {rows}")
     failed = failures(run_suite(changed, suite_of("chicago_crimes")))
     assert set(failed) == {"primary_type_known"}
     assert failed["primary_type_known"].rule.severity == "warn"
@@ -228,7 +232,9 @@ def test_a_failing_critical_check_stops_the_assets_downstream(built_warehouse, t
     def population_2010(warehouse: DuckDBResource) -> None:
         if bad:  # a load that brings a negative population
             with warehouse.get_connection() as con:
-                con.execute("update raw.chicago_population_2010 set pop2010 = '-1' where nid = '7'")
+                con.execute(
+                    "update raw.chicago_population_2010 set population = '-1' where area = '7'"
+                )
 
     @asset(key=["staging", "downstream_of_population"], deps=[key])
     def downstream() -> None:

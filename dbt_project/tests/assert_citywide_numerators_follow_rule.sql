@@ -1,54 +1,56 @@
--- The documented area-vs-citywide rule of Chicago (docs block citywide_rule), checked per month:
---   citywide numerator              = all records of the month (known area or not)
---   sum of community area numerators = records of the month with a known community area
--- (for the permit cost indicator: the sums of their indicator costs)
+-- The documented area-vs-citywide rule (docs block citywide_rule), for every city, checked per
+-- indicator and month of the values computed from records (crime incidents, permits):
+--   citywide numerator        = all records of the month in scope (known area or not);
+--   sum of the area numerators = records of the month with a known area
+-- (permit cost: the sums of their indicator costs); and for published annual counts the
+-- citywide numerator = the sum of the areas' (no unknown area in a published table).
+-- Where a city's population is the sum of its areas, the citywide denominator = the sum of
+-- the area denominators.
 with facts as (
 
-    -- Chicago's rule, checked against Chicago's records (NYC: assert_nyc_citywide_follows_rule)
     select * from {{ ref('fct_indicator_values') }}
-    where city = 'chicago'
-      and indicator_id in (
-          'violent_crime_rate', 'property_crime_rate',
-          'building_permits_rate', 'building_permit_cost_rate'
-      )
+    where breakdown_type = 'all'
 
 ),
 
 crimes as (
 
     select
-        crime_category || '_crime_rate' as indicator_id,
+        city, dataset,
+        case crime_category
+            {%- for name, indicator in civic_offense_categories().items() %}
+            when {{ civic_literal(name) }} then {{ civic_literal(indicator) }}
+            {%- endfor %}
+        end as indicator_id,
         occurred_month as period_start,
         count(*) as all_records,
-        count(community_area_id) as records_with_area
-    from {{ ref('int_crimes_classified') }}
+        count(*) filter (where area_id is not null and area_type <> 'city') as records_with_area
+    from {{ ref('int_crime_incidents_classified') }}
     where crime_category is not null
-    group by 1, 2
+    group by all
 
 ),
 
 permits as (
 
     select
-        'building_permits_rate' as indicator_id,
-        cast(date_trunc('month', issued_on) as date) as period_start,
+        city, dataset, 'building_permits_rate' as indicator_id, issued_month as period_start,
         count(*) as all_records,
-        count(community_area_id) as records_with_area
-    from {{ ref('stg_chicago__building_permits') }}
-    group by 1, 2
+        count(*) filter (where area_id is not null and area_type <> 'city') as records_with_area
+    from {{ ref('int_building_permits') }}
+    group by all
 
 ),
 
 permit_costs as (
 
     select
-        'building_permit_cost_rate' as indicator_id,
-        issued_month as period_start,
+        city, dataset, 'building_permit_cost_rate' as indicator_id, issued_month as period_start,
         coalesce(sum(indicator_cost_usd), 0) as all_records,
-        coalesce(sum(indicator_cost_usd) filter (where community_area_id is not null), 0)
+        coalesce(sum(indicator_cost_usd) filter (where area_id is not null and area_type <> 'city'), 0)
             as records_with_area
     from {{ ref('int_building_permits') }}
-    group by 1, 2
+    group by all
 
 ),
 
@@ -65,25 +67,62 @@ expected as (
 actual as (
 
     select
+        city,
+        source_dataset,
         indicator_id,
         period_start,
+        period_grain,
         sum(numerator) filter (where area_type = 'city') as city_numerator,
-        sum(numerator) filter (where area_type = 'community_area') as area_numerator_sum
+        sum(numerator) filter (where area_type <> 'city') as area_numerator_sum,
+        sum(denominator) filter (where area_type = 'city') as city_denominator,
+        sum(denominator) filter (where area_type <> 'city') as area_denominator_sum,
+        count(*) filter (where area_type <> 'city') as n_area_rows
     from facts
-    group by indicator_id, period_start
+    where area_type not in ('school', 'county')
+    group by all
+
+),
+
+record_based as (
+
+    select actual.*, expected.all_records, expected.records_with_area
+    from actual
+    inner join expected
+        on expected.city = actual.city
+        and expected.dataset = actual.source_dataset
+        and expected.indicator_id = actual.indicator_id
+        and expected.period_start = actual.period_start
+    where actual.period_grain = 'month'
+
+),
+
+cities as (
+
+    select * from {{ ref('stg_cities') }}
 
 )
 
-select
-    coalesce(actual.indicator_id, expected.indicator_id) as indicator_id,
-    coalesce(actual.period_start, expected.period_start) as period_start,
-    actual.city_numerator,
-    expected.all_records,
-    actual.area_numerator_sum,
-    expected.records_with_area
+select 'records' as rule, city, indicator_id, period_start, city_numerator, all_records as expected
+from record_based
+where city_numerator is distinct from all_records
+   or (n_area_rows > 0 and area_numerator_sum is distinct from records_with_area)
+
+union all
+
+select 'published counts', city, indicator_id, period_start, city_numerator, area_numerator_sum
 from actual
-full outer join expected
-    on actual.indicator_id = expected.indicator_id
-    and actual.period_start = expected.period_start
-where actual.city_numerator is distinct from coalesce(expected.all_records, 0)
-   or actual.area_numerator_sum is distinct from coalesce(expected.records_with_area, 0)
+where period_grain = 'year'
+  and indicator_id in ('violent_crime_rate', 'property_crime_rate', 'homicide_rate')
+  and n_area_rows > 0
+  and city_numerator is distinct from area_numerator_sum
+  and source_dataset in (select dataset from {{ ref('int_crime_counts') }} where city = actual.city)
+
+union all
+
+select 'denominators', actual.city, actual.indicator_id, actual.period_start,
+    actual.city_denominator, actual.area_denominator_sum
+from actual
+inner join cities on cities.city = actual.city and cities.population_choice = 'areas'
+where actual.n_area_rows > 0
+  and actual.city_denominator is not null
+  and actual.city_denominator is distinct from actual.area_denominator_sum

@@ -1,9 +1,8 @@
 -- Every fact row has a period_start aligned on its grain (first of the month, or January 1)
--- and a grain its indicator allows. The catalog grain is the indicator's FINEST grain:
---   * Chicago publishes every indicator at exactly its catalog grain;
---   * another city may publish a month-grain indicator by year when its source only has
---     annual figures (NYC crime rates: DCJS annual counts), but never finer than the catalog
---     grain, and one city uses one grain per indicator (no mixed series).
+-- and a grain its indicator allows. The catalog grain is the indicator's FINEST grain: a city
+-- may publish a month-grain indicator by year when its source only has annual figures (NYC
+-- crime rates: DCJS annual counts), but never finer than the catalog grain, and one city uses
+-- one grain per indicator (no mixed series).
 with facts as (
 
     select * from {{ ref('fct_indicator_values') }}
@@ -26,7 +25,6 @@ misaligned as (
         facts.period_start,
         case
             when facts.period_grain = indicators.grain then null
-            when facts.city = 'chicago' then 'chicago grain differs from catalog'
             when not (indicators.grain = 'month' and facts.period_grain = 'year')
                 then 'grain finer than catalog'
         end as problem

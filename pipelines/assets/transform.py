@@ -7,6 +7,7 @@ from dagster import AssetExecutionContext
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
 from pipelines.automation import NO_RETRY
+from pipelines.dbt_sources import write_dbt_sources
 from pipelines.settings import DBT_PROJECT_DIR
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
@@ -27,7 +28,10 @@ def manifest_is_stale(project: DbtProject) -> bool:
     return False
 
 
-# @dbt_assets reads manifest.json at import time; a fresh clone has none, so parse here.
+# The dbt sources come from the city catalogs: regenerate them (a changed file makes the
+# manifest stale), then parse, since @dbt_assets reads manifest.json at import time and a
+# fresh clone has none.
+write_dbt_sources(DBT_PROJECT_DIR)
 if manifest_is_stale(dbt_project):
     dbt_project.preparer.prepare(dbt_project)
 

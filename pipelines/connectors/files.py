@@ -31,7 +31,7 @@ DIAGNOSED_LINES = 5_000_000  # a malformed CSV is searched this far for the firs
 # lines it finds inconsistent, silently dropping rows of a malformed file instead of failing.
 READERS = {
     "csv": "read_csv($files, all_varchar = true, header = true, union_by_name = {union}, "
-    "delim = ',', quote = '\"', escape = '\"', skip = 0, strict_mode = true, "
+    "delim = $delim, quote = '\"', escape = '\"', skip = $skip, strict_mode = true, "
     f"max_line_size = {MAX_LINE_BYTES}, filename = '_source_file')",
     "parquet": "read_parquet($files, union_by_name = {union}, filename = '_source_file')",
     "json": "read_json($files, union_by_name = {union}, filename = '_source_file')",
@@ -51,6 +51,8 @@ class FileConnector:
     pattern: str
     format: str
     since: str | None = None
+    delimiter: str = ","  # CSV only: the catalog's bundled.delimiter (e.g. a tab)
+    skip_rows: int = 0  # CSV only: description lines above the header
     watermark: str | None = field(default=None, init=False)
 
     @staticmethod
@@ -90,9 +92,11 @@ class FileConnector:
             "select cast(columns(* exclude (_source_file)) as varchar), "
             f"replace(_source_file, $root, '') as _source_file from {reader}"
         )
+        csv_options = {"delim": self.delimiter, "skip": self.skip_rows}
         return DuckDBScan(
             sql,
-            {"files": [str(p) for p in files], "root": f"{self.root}/"},
+            {"files": [str(p) for p in files], "root": f"{self.root}/"}
+            | (csv_options if self.format == "csv" else {}),
             label=", ".join(self.relative(p) for p in files),
             explain=self.explain,
         )

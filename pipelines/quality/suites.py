@@ -224,7 +224,31 @@ def raw_suite(dataset: Dataset, quality_dir: Path = QUALITY_DIR) -> Suite:
     if dataset.feeds:
         paths.append(quality_dir / "canonical" / f"{dataset.feeds}.yml")
     paths.append(quality_dir / "raw" / f"{dataset.raw_table}.yml")
-    return assemble("raw", dataset.raw_table, paths, latest_load_only=True)
+    suite = assemble("raw", dataset.raw_table, paths, latest_load_only=True)
+    return _published_columns_only(suite, dataset, paths) if dataset.feeds else suite
+
+
+def _published_columns_only(suite: Suite, dataset: Dataset, paths: list[Path]) -> Suite:
+    """A canonical suite's rules apply to the canonical columns the dataset publishes: a
+    column the catalog sets as a constant or builds by unpivoting is not in the raw table."""
+    canonical, *others = [paths[1], paths[0], paths[2]]
+    if not canonical.exists():
+        return suite
+    own = {rule.name for path in others if path.exists() for rule in read_suite_file(path).rules}
+    from_canonical = {rule.name for rule in read_suite_file(canonical).rules} - own
+    published = set(dataset.columns)
+    rules = []
+    for rule in suite.rules:
+        if rule.name in from_canonical:
+            if rule.check == "columns_exist":
+                kept = [column for column in rule.columns if column in published]
+                if not kept:
+                    continue
+                rule = rule.model_copy(update={"columns": kept})
+            elif any(column not in published for column in rule.referenced_columns):
+                continue
+        rules.append(rule)
+    return suite.model_copy(update={"rules": tuple(rules)})
 
 
 def mart_suites(quality_dir: Path = QUALITY_DIR) -> list[Suite]:

@@ -2,20 +2,16 @@
 -- 0, never a gap, because the detectors use row-based windows):
 --   month: every event-rate indicator of fct_indicator_values (crime by category, permits),
 --          observed = its numerator (the count of events), per area and citywide;
---   day / week (var ew_count_grains): crime counts per community area and citywide,
---          from the classified incidents (2022 has 334 days but only 11 months, so the
---          daily series is what gives the EARS methods a real history). Weeks are Monday
---          to Sunday and only complete weeks inside the data range are kept.
+--   day / week (var ew_count_grains): crime counts per area (any area type but schools and
+--          counties) and citywide, from the classified incidents of every city (Chicago's
+--          2022 has 334 days but only 11 months, so the daily series is what gives the EARS
+--          methods a real history), over the days of the months with monthly values (the
+--          datasets' complete months: no partial month, no gap between two files). Weeks are
+--          Monday to Sunday and only complete weeks inside the data range are kept.
 -- Every row keys back to the fct_indicator_values row of its month (indicator_period_*).
 -- worse_sign: +1 when a rise is bad news (crime), -1 when a fall is (permits).
 {%- set grains = analytics_setting('ew_count_grains') %}
 {%- set crime_indicators = analytics_setting('ew_crime_indicators') %}
-{#- city-agnostic: use the incidents' city column once the model has one #}
-{%- set crime_city = "'chicago'" %}
-{%- if execute %}
-    {%- set crime_columns = adapter.get_columns_in_relation(ref('int_crimes_classified')) | map(attribute='name') | map('lower') | list %}
-    {%- if 'city' in crime_columns %}{% set crime_city = 'city' %}{% endif %}
-{%- endif %}
 with values_ as (
 
     select * from {{ ref('int_analytic_values') }}
@@ -48,7 +44,7 @@ crime_series as (
         breakdown_value, worse_sign, series_label, count_noun
     from monthly
     where indicator_id in ({% for i in crime_indicators %}'{{ i }}'{% if not loop.last %}, {% endif %}{% endfor %})
-      and area_type in ('city', 'community_area')
+      and area_type not in ('county', 'school')
       and breakdown_type = 'all'
 
 ),
@@ -56,31 +52,38 @@ crime_series as (
 incidents as (
 
     select
-        {{ crime_city }} as city,
-        cast(community_area_id as varchar) as community_area_id,
-        crime_category || '_crime_rate' as indicator_id,
-        cast(occurred_at as date) as occurred_on
-    from {{ ref('int_crimes_classified') }}
+        city,
+        area_type,
+        area_id,
+        case crime_category
+            {%- for name, indicator in civic_offense_categories().items() %}
+            when '{{ name }}' then '{{ indicator }}'
+            {%- endfor %}
+        end as indicator_id,
+        occurred_on
+    from {{ ref('int_crime_incidents_classified') }}
     where crime_category is not null
 
 ),
 
 days as (
 
-    select city, cast(unnest(generate_series(min(occurred_on), max(occurred_on), interval 1 day)) as date) as day
-    from incidents
-    group by city
+    -- the days of the months the monthly crime series cover
+    select distinct
+        city,
+        cast(unnest(generate_series(period_start, last_day(period_start), interval 1 day)) as date) as day
+    from monthly
+    where indicator_id in ({% for i in crime_indicators %}'{{ i }}'{% if not loop.last %}, {% endif %}{% endfor %})
 
 ),
 
 daily_counts as (
 
-    -- community area counts leave out incidents without an area, the citywide counts
-    -- include them (docs block citywide_rule)
-    select city, 'community_area' as area_type, community_area_id as area_id, indicator_id,
-        occurred_on as day, count(*) as n
+    -- area counts leave out incidents without an area, the citywide counts include them
+    -- (docs block citywide_rule)
+    select city, area_type, area_id, indicator_id, occurred_on as day, count(*) as n
     from incidents
-    where community_area_id is not null
+    where area_id is not null and area_type <> 'city'
     group by all
 
     union all

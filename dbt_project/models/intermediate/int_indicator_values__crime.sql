@@ -1,132 +1,264 @@
--- Violent and property crime rates per 100,000 residents, by community area x month and
--- citywide x month, in the fct_indicator_values shape (unit is added by the fact table).
+-- Crime rates per 100,000 residents for every city, in the fct_indicator_values shape:
+--   from incidents (int_crime_incidents_classified), by month: one indicator per offence
+--   category (violent_crime_rate, property_crime_rate, shooting_incidents_rate), for every
+--   area of the dataset's area type and citywide;
+--   from published annual counts (int_crime_counts), by year: violent and property crime.
 --
--- Area vs citywide rule (docs block "citywide_rule"): an incident without a
--- community area cannot be given to any area, so it is left out of the area rates, but it
--- happened in Chicago, so it IS counted in the citywide numerator. Citywide numerator =
--- all Part I incidents; sum of area numerators = those with a known area. (In the 2022
--- extract every incident has a community area, so both are equal today.)
---
--- Months: every month from the first to the last month with any reported crime, for every
--- community area and category, so a month without incidents is a 0 rate, not a gap.
-with crimes as (
+-- Area vs citywide rule (docs block "citywide_rule"): an incident whose area is unknown
+-- cannot be given to any area, so it is left out of the area rates, but it happened in the
+-- city, so it IS counted in the citywide numerator. Published counts: the city's own row if
+-- the file has one, else the sum of its areas.
+-- Months: every complete month of the dataset (int_dataset_coverage), for every area and
+-- category the dataset feeds, so a month without incidents is a 0 rate, not a gap.
+-- Denominators: int_area_population / int_city_population, the figure that applies to the
+-- period's year (macro population_applies). An area type without population has no area
+-- rates (fct_indicator_coverage says so); the city rate then still uses the city's
+-- population (its own rule, or the Census).
+-- Two datasets of a city feeding the same indicator and period: the one listed first in
+-- the catalog wins.
+{%- set categories = civic_offense_categories() %}
+with incidents as (
 
-    select * from {{ ref('int_crimes_classified') }}
+    select * from {{ ref('int_crime_incidents_classified') }}
+    where crime_category is not null
 
 ),
 
-part_one_crimes as (
+coverage as (
 
-    -- crimes matching no crime_categories rule are not Part I offences: not counted here
-    select * from crimes where crime_category is not null
+    select * from {{ ref('int_dataset_coverage') }}
+
+),
+
+datasets as (
+
+    -- each incident dataset with the categories its rules give and it feeds
+    select distinct
+        coverage.city, coverage.dataset, coverage.dataset_priority, coverage.first_month,
+        coverage.last_month, staged.area_type, rules.category as crime_category
+    from coverage
+    inner join (
+        select distinct city, dataset, area_type, offenses_file, dataset_indicators
+        from {{ ref('stg_crime_incidents') }}
+    ) as staged using (city, dataset)
+    inner join {{ ref('stg_offense_rules') }} as rules
+        on rules.city = staged.city and rules.offenses_file = staged.offenses_file
+    where staged.dataset_indicators is null
+       or list_contains(
+           staged.dataset_indicators,
+           case rules.category
+               {%- for name, indicator in categories.items() %}
+               when {{ civic_literal(name) }} then {{ civic_literal(indicator) }}
+               {%- endfor %}
+           end
+       )
 
 ),
 
 months as (
 
-    select cast(month_start as date) as month_start
-    from (
-        select unnest(generate_series(
-            min(occurred_month), max(occurred_month), interval 1 month
-        )) as month_start
-        from crimes
-    )
-
-),
-
-categories as (
-
-    select distinct category as crime_category from {{ ref('crime_categories') }}
-
-),
-
-community_areas as (
-
-    select * from {{ ref('stg_chicago__community_areas') }}
+    select
+        datasets.*,
+        cast(unnest(generate_series(first_month, last_month, interval 1 month)) as date)
+            as month_start
+    from datasets
 
 ),
 
 area_counts as (
 
-    select community_area_id, occurred_month, crime_category, count(*) as crime_count
-    from part_one_crimes
-    where community_area_id is not null
-    group by community_area_id, occurred_month, crime_category
+    select city, dataset, area_type, area_id, occurred_month, crime_category, count(*) as crime_count
+    from incidents
+    where area_id is not null and area_type <> 'city'
+    group by all
 
 ),
 
 area_rates as (
 
     select
-        'community_area' as area_type,
-        cast(community_areas.community_area_id as varchar) as area_id,
-        community_areas.community_area_name as area_name,
-        categories.crime_category,
+        months.city, months.dataset, months.dataset_priority,
+        areas.area_type, areas.area_id, areas.area_name,
+        months.crime_category,
         months.month_start as period_start,
         coalesce(area_counts.crime_count, 0) as numerator,
-        population.population as denominator
-    from community_areas
-    cross join months
-    cross join categories
+        population.population as denominator,
+        population.year as population_year,
+        population.population_source,
+        population.estimate_type as population_vintage
+    from months
+    inner join {{ ref('int_areas') }} as areas
+        on areas.city = months.city and areas.area_type = months.area_type
     left join area_counts
-        on area_counts.community_area_id = community_areas.community_area_id
+        on area_counts.city = months.city
+        and area_counts.dataset = months.dataset
+        and area_counts.area_type = areas.area_type
+        and area_counts.area_id = areas.area_id
         and area_counts.occurred_month = months.month_start
-        and area_counts.crime_category = categories.crime_category
-    -- inner join is safe: every community area has a population in every census (tested)
-    inner join {{ ref('int_community_area_population') }} as population
-        on population.community_area_id = community_areas.community_area_id
-        and {{ census_vintage_applies('population', 'year(months.month_start)') }}
+        and area_counts.crime_category = months.crime_category
+    -- an area without population has no rate (listed in fct_indicator_coverage)
+    inner join {{ ref('int_area_population') }} as population
+        on population.city = areas.city
+        and population.area_type = areas.area_type
+        and population.area_id = areas.area_id
+        and {{ population_applies('population', 'year(months.month_start)') }}
 
 ),
 
 city_counts as (
 
-    -- all Part I incidents, with or without a community area (see rule above)
-    select occurred_month, crime_category, count(*) as crime_count
-    from part_one_crimes
-    group by occurred_month, crime_category
+    -- all incidents of the city, with or without a known area (see rule above)
+    select city, dataset, occurred_month, crime_category, count(*) as crime_count
+    from incidents
+    group by all
 
 ),
 
 city_rates as (
 
     select
-        'city' as area_type,
-        'chicago' as area_id,
-        'Chicago' as area_name,
-        categories.crime_category,
+        months.city, months.dataset, months.dataset_priority,
+        'city' as area_type, months.city as area_id, population.city_name as area_name,
+        months.crime_category,
         months.month_start as period_start,
         coalesce(city_counts.crime_count, 0) as numerator,
-        population.population as denominator
-    from months
-    cross join categories
+        population.population as denominator,
+        population.year as population_year,
+        population.population_source,
+        population.population_vintage
+    from (select distinct city, dataset, dataset_priority, crime_category, month_start from months) as months
     left join city_counts
-        on city_counts.occurred_month = months.month_start
-        and city_counts.crime_category = categories.crime_category
+        on city_counts.city = months.city
+        and city_counts.dataset = months.dataset
+        and city_counts.occurred_month = months.month_start
+        and city_counts.crime_category = months.crime_category
     inner join {{ ref('int_city_population') }} as population
-        on {{ census_vintage_applies('population', 'year(months.month_start)') }}
+        on population.city = months.city
+        and {{ population_applies('population', 'year(months.month_start)') }}
+
+),
+
+monthly as (
+
+    select
+        *,
+        case crime_category
+            {%- for name, indicator in categories.items() %}
+            when {{ civic_literal(name) }} then {{ civic_literal(indicator) }}
+            {%- endfor %}
+        end as indicator_id,
+        'month' as period_grain
+    from (select * from area_rates union all select * from city_rates)
+
+),
+
+published_counts as (
+
+    select * from {{ ref('int_crime_counts') }}
+
+),
+
+published_long as (
+
+    select city, dataset, dataset_priority, area_type, area_id, area_name, year,
+        'violent_crime_rate' as indicator_id, violent_count as crime_count
+    from published_counts
+    where dataset_indicators is null or list_contains(dataset_indicators, 'violent_crime_rate')
+    union all
+    select city, dataset, dataset_priority, area_type, area_id, area_name, year,
+        'property_crime_rate', property_count
+    from published_counts
+    where dataset_indicators is null or list_contains(dataset_indicators, 'property_crime_rate')
+
+),
+
+published_city as (
+
+    -- the city's own row where published, else the sum of its areas
+    select city, dataset, dataset_priority, year, indicator_id, sum(crime_count) as crime_count
+    from published_long
+    where area_type = 'city'
+       or not exists (
+           select 1 from published_long as own
+           where own.city = published_long.city and own.dataset = published_long.dataset
+             and own.year = published_long.year and own.indicator_id = published_long.indicator_id
+             and own.area_type = 'city'
+       )
+    group by all
+
+),
+
+annual as (
+
+    select
+        counts.city, counts.dataset, counts.dataset_priority,
+        counts.area_type, counts.area_id, counts.area_name,
+        null as crime_category,
+        make_date(counts.year, 1, 1) as period_start,
+        counts.crime_count as numerator,
+        population.population as denominator,
+        population.year as population_year,
+        population.population_source,
+        population.estimate_type as population_vintage,
+        counts.indicator_id,
+        'year' as period_grain
+    from published_long as counts
+    inner join {{ ref('int_area_population') }} as population
+        on population.city = counts.city
+        and population.area_type = counts.area_type
+        and population.area_id = counts.area_id
+        and {{ population_applies('population', 'counts.year') }}
+    where counts.area_type <> 'city'
+
+    union all
+
+    select
+        counts.city, counts.dataset, counts.dataset_priority,
+        'city', counts.city, population.city_name,
+        null,
+        make_date(counts.year, 1, 1),
+        counts.crime_count,
+        population.population,
+        population.year,
+        population.population_source,
+        population.population_vintage,
+        counts.indicator_id,
+        'year'
+    from published_city as counts
+    inner join {{ ref('int_city_population') }} as population
+        on population.city = counts.city
+        and {{ population_applies('population', 'counts.year') }}
 
 ),
 
 all_rates as (
 
-    select * from area_rates
+    select * from monthly
     union all
-    select * from city_rates
+    select * from annual
 
 )
 
 select
-    'chicago' as city,
+    city,
     area_type,
     area_id,
     area_name,
-    crime_category || '_crime_rate' as indicator_id,
+    indicator_id,
     'all' as breakdown_type,
     'all' as breakdown_value,
     period_start,
-    'month' as period_grain,
+    period_grain,
     numerator * 100000.0 / denominator as value,
-    numerator,
-    denominator
+    cast(numerator as double) as numerator,
+    cast(denominator as double) as denominator,
+    population_year,
+    population_source,
+    population_vintage,
+    dataset as source_dataset
 from all_rates
+-- one dataset per city, indicator, area and period: the first listed in the catalog
+qualify row_number() over (
+    partition by city, area_type, area_id, indicator_id, period_grain, period_start
+    order by dataset_priority
+) = 1

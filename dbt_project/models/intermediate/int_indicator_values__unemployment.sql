@@ -1,16 +1,17 @@
--- Monthly unemployment rate (percent) of Cook County, IL in the fct_indicator_values shape.
--- County-level series: area_type 'county', area_id = county FIPS code.
+-- Monthly unemployment rate (percent) of every city and its areas (boroughs, a county
+-- standing in for the city...), in the fct_indicator_values shape. The rate is published
+-- already computed: numerator / denominator are null.
 with unemployment as (
 
-    select * from {{ ref('stg_chicago__unemployment_rate') }}
+    select * from {{ ref('int_unemployment') }}
 
 )
 
 select
-    'chicago' as city,
-    'county' as area_type,
-    '17031' as area_id,
-    'Cook County, IL' as area_name,
+    city,
+    area_type,
+    area_id,
+    area_name,
     'unemployment_rate' as indicator_id,
     'all' as breakdown_type,
     'all' as breakdown_value,
@@ -18,7 +19,9 @@ select
     'month' as period_grain,
     unemployment_rate_pct as value,
     cast(null as double) as numerator,
-    cast(null as double) as denominator
+    cast(null as double) as denominator,
+    cast(null as integer) as population_year,
+    cast(null as varchar) as population_source,
+    cast(null as varchar) as population_vintage,
+    source_dataset
 from unemployment
--- Months FRED publishes as missing ('.') have no value: an indicator row needs one.
-where unemployment_rate_pct is not null

@@ -1,42 +1,21 @@
 -- City spending by department / agency in each city's latest fiscal year, in one shape the
--- problem registry's budget lines can be matched against (by exact name):
---   chicago: budget ordinance appropriations, all funds (int_appropriations_by_department);
---   nyc:     General Fund expenditures by agency, without transfers to debt service
---            (int_nyc_expenditures_by_agency).
--- A new city adds one branch here, naming its spending model.
-with chicago as (
+-- problem registry's budget lines can be matched against (by exact name): the lines in scope
+-- of the city's spending datasets (int_spending_by_department), labelled with their kind and
+-- dataset. A new city needs nothing here: its catalog's spending dataset is enough.
+with spending as (
 
     select
-        'chicago' as city,
-        fiscal_year,
-        department_name,
-        sum(amount_usd) as amount_usd,
-        'appropriations (budget ordinance)' as spending_kind
-    from {{ ref('int_appropriations_by_department') }}
+        spending.city,
+        spending.fiscal_year,
+        spending.department_name,
+        sum(spending.amount_usd) as amount_usd,
+        spending.spending_kind || ' (' || coalesce(datasets.title, spending.dataset) || ')'
+            as spending_kind
+    from {{ ref('int_spending_by_department') }} as spending
+    left join {{ source('meta', 'datasets') }} as datasets
+        on datasets.city = spending.city and datasets.dataset = spending.dataset
+    where spending.department_name is not null
     group by all
-
-),
-
-nyc as (
-
-    select
-        'nyc' as city,
-        fiscal_year,
-        agency_name as department_name,
-        sum(amount_usd) as amount_usd,
-        'expenditures (ACFR General Fund)' as spending_kind
-    from {{ ref('int_nyc_expenditures_by_agency') }}
-    where not is_other_financing_use
-      and agency_name is not null
-    group by all
-
-),
-
-spending as (
-
-    select * from chicago
-    union all
-    select * from nyc
 
 )
 

@@ -1,7 +1,13 @@
 -- All indicator values in one long table: one row per city x area x indicator x breakdown x
--- period. The column set and types are a contract the dashboards depend on (enforced, see
--- _marts.yml). Each indicator family is built in an int_indicator_values__* model; this
--- model stacks them and takes the unit from the indicator catalog.
+-- period, for every city. The column set and types are a contract the dashboards depend on
+-- (enforced, see _marts.yml). Each indicator family is built once for all cities in an
+-- int_indicator_values__* model from the canonical tables; this model stacks them and takes
+-- the unit from the indicator catalog.
+--
+-- value_annualised: event rates per year (x days in the period's year / days in the period),
+-- so a month and a year, or two cities, compare in one unit; population_year /
+-- population_source / population_vintage say which population figure a per-resident value
+-- divides by.
 --
 -- Statistical columns (ANALYTICS.md): a small-number flag, a confidence interval and a
 -- suppression flag, driven by the seeds indicator_statistics (how the value is built) and
@@ -14,7 +20,6 @@
     'int_indicator_values__building_permits',
     'int_indicator_values__unemployment',
     'int_indicator_values__spending',
-    'int_indicator_values__nyc',
 ] %}
 
 with indicator_values as (
@@ -22,7 +27,8 @@ with indicator_values as (
     {% for family in families %}
     select
         city, area_type, area_id, area_name, indicator_id, breakdown_type, breakdown_value,
-        period_start, period_grain, value, numerator, denominator
+        period_start, period_grain, value, numerator, denominator, population_year,
+        population_source, population_vintage, source_dataset
     from {{ ref(family) }}
     {% if not loop.last %}union all{% endif %}
     {% endfor %}
@@ -106,7 +112,21 @@ select
         statistics.value_kind = 'proportion'
         and indicator_values.denominator <= reporting_rules.suppress_denominator_at_most,
         false
-    ) as boolean) as is_suppressed
+    ) as boolean) as is_suppressed,
+    -- events per year: a monthly rate x (days in its year / days in the month); a yearly
+    -- rate as is. Null when the value is not a rate of events (dollars, percentages).
+    cast(case
+        when statistics.value_kind = 'event_rate' and indicator_values.period_grain = 'year'
+            then indicator_values.value
+        when statistics.value_kind = 'event_rate' and indicator_values.period_grain = 'month'
+            then indicator_values.value
+                * (dayofyear(make_date(year(indicator_values.period_start), 12, 31)))
+                / day(last_day(indicator_values.period_start))
+    end as double) as value_annualised,
+    cast(indicator_values.population_year as integer) as population_year,
+    cast(indicator_values.population_source as varchar) as population_source,
+    cast(indicator_values.population_vintage as varchar) as population_vintage,
+    cast(indicator_values.source_dataset as varchar) as source_dataset
 from indicator_values
 left join catalog on catalog.indicator_id = indicator_values.indicator_id
 left join statistics on statistics.indicator_id = indicator_values.indicator_id
