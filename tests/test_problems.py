@@ -227,7 +227,8 @@ def test_shipped_ledger_has_sourced_efforts_with_areas_dates_and_leads():
     resolved = resolve_registry(cities=CITIES)
     trials = {(item.city, t.id): t for item in resolved for t in item.local_interventions}
     readi = trials[("chicago", "readi_chicago")]
-    assert readi.area_type == "community_area" and set(readi.areas) == {"25", "26", "29", "67", "68"}
+    assert readi.area_type == "community_area"
+    assert set(readi.areas) == {"25", "26", "29", "67", "68"}
     assert str(readi.start_month) == "2017-09-01" and readi.lead_sector == "nonprofit"
     cure = trials[("nyc", "cure_violence_2012_sites")]
     assert cure.areas == ["75", "77"] and cure.start_precision == "year"
@@ -246,9 +247,9 @@ def test_unknown_area_is_refused_naming_file_key_and_known_areas(registry: Path)
         resolve_registry(
             registry,
             cities=CITIES,
-            area_lists=lambda city, area_type: frozenset({"40", "113", "75", "77"})
-            if area_type == "precinct"
-            else None,
+            area_lists=lambda city, area_type: (
+                frozenset({"40", "113", "75", "77"}) if area_type == "precinct" else None
+            ),
         )
     message = str(error.value)
     assert "cities/nyc.yml" in message
