@@ -29,7 +29,7 @@ interventions as (
 values as (
 
     select city, area_type, area_id, indicator_id, period_grain, period_start, numerator, denominator
-    from {{ ref('fct_indicator_values') }}
+    from {{ ref('int_intervention_outcome_values') }}
     where breakdown_type = 'all'
 
 ),

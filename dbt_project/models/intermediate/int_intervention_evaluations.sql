@@ -44,7 +44,7 @@ series_grains as (
         min(period_start) as first_period,
         max(period_start) as last_period,
         count(numerator) > 0 as has_counts
-    from {{ ref('fct_indicator_values') }}
+    from {{ ref('int_intervention_outcome_values') }}
     where breakdown_type = 'all'
     group by all
 

@@ -188,8 +188,8 @@ def model(dbt, session):
     min_placebo = int(dbt.config.get("min_placebo_dates") or 24)
     ready = dbt.ref("int_intervention_readiness").df()
     ready = ready[ready["is_ready"] & (ready["design"] == "interrupted_time_series")]
-    values = dbt.ref("fct_indicator_values").df()
-    values = values[(values["area_type"] == "city") & (values["breakdown_type"] == "all")]
+    series = dbt.ref("int_intervention_outcome_values")
+    values = series.filter("area_type = 'city' and breakdown_type = 'all'").df()
     rows = []
     for item in ready.itertuples():
         history = values[
