@@ -1,7 +1,10 @@
 -- Gap to peers, two kinds:
 --   peer_city:     a city's value against each other city in the warehouse with the same
---                  indicator, breakdown and period (area_type 'city'). With one city loaded
---                  there are simply no rows.
+--                  indicator, breakdown and period, each at its reference area: the city's
+--                  own series (area_type 'city'), else the county series standing in for it
+--                  (e.g. an unemployment rate published for the county only). With one city
+--                  loaded there are simply no rows; marts.fct_peer_comparability says which
+--                  cities are comparable on what.
 --   best_quartile: an area's value against the mean of the best quartile of the areas of
 --                  the same type in its city and period (what is demonstrably achievable
 --                  there). Needs at least 4 areas. Areas are ranked by value, best first by
@@ -10,6 +13,19 @@
 with values_ as (
 
     select * from {{ ref('int_analytic_values') }}
+
+),
+
+reference_values as (
+
+    select * from values_
+    where area_type = 'city'
+       or (area_type = 'county' and not exists (
+           select 1 from values_ as own_series
+           where own_series.city = values_.city
+             and own_series.indicator_id = values_.indicator_id
+             and own_series.area_type = 'city'
+       ))
 
 ),
 
@@ -25,16 +41,14 @@ peer_cities as (
         peer.value as comparison_value,
         own.worse_sign,
         cast(null as integer) as n_points
-    from values_ as own
-    inner join values_ as peer
+    from reference_values as own
+    inner join reference_values as peer
         on peer.city <> own.city
-        and peer.area_type = 'city'
         and peer.indicator_id = own.indicator_id
         and peer.breakdown_type = own.breakdown_type
         and peer.breakdown_value = own.breakdown_value
         and peer.period_start = own.period_start
         and peer.period_grain = own.period_grain
-    where own.area_type = 'city'
 
 ),
 

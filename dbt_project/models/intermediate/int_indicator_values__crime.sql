@@ -1,8 +1,10 @@
 -- Crime rates per 100,000 residents for every city, in the fct_indicator_values shape:
 --   from incidents (int_crime_incidents_classified), by month: one indicator per offence
 --   category (violent_crime_rate, property_crime_rate, shooting_incidents_rate), for every
---   area of the dataset's area type and citywide;
---   from published annual counts (int_crime_counts), by year: violent and property crime.
+--   area of the dataset's area type and citywide; and by calendar year, homicide_rate
+--   (criminal homicides, one per victim where the file lists victims), complete years only;
+--   from published annual counts (int_crime_counts), by year: violent and property crime,
+--   and homicides where published.
 --
 -- Area vs citywide rule (docs block "citywide_rule"): an incident whose area is unknown
 -- cannot be given to any area, so it is left out of the area rates, but it happened in the
@@ -152,6 +154,99 @@ monthly as (
 
 ),
 
+homicide_datasets as (
+
+    -- incident datasets whose offence rules name criminal homicide and that feed homicides
+    select distinct coverage.city, coverage.dataset, coverage.dataset_priority,
+        coverage.first_year, coverage.last_year, staged.area_type
+    from coverage
+    inner join (
+        select distinct city, dataset, area_type, offenses_file, dataset_indicators
+        from {{ ref('stg_crime_incidents') }}
+    ) as staged using (city, dataset)
+    inner join {{ ref('stg_offense_rules') }} as rules
+        on rules.city = staged.city and rules.offenses_file = staged.offenses_file
+        and rules.ucr_offense = 'criminal homicide'
+    where coverage.first_year <= coverage.last_year
+      and (staged.dataset_indicators is null
+           or list_contains(staged.dataset_indicators, 'homicide_rate'))
+
+),
+
+homicide_years as (
+
+    select *, cast(unnest(generate_series(first_year, last_year)) as integer) as year
+    from homicide_datasets
+
+),
+
+homicides as (
+
+    select city, dataset, area_type, area_id, year(occurred_on) as year
+    from {{ ref('int_crime_incidents_classified') }}
+    where counts_as_homicide
+
+),
+
+homicide_area_rates as (
+
+    select
+        years.city, years.dataset, years.dataset_priority,
+        areas.area_type, areas.area_id, areas.area_name,
+        null as crime_category,
+        make_date(years.year, 1, 1) as period_start,
+        coalesce(counts.n, 0) as numerator,
+        population.population as denominator,
+        population.year as population_year,
+        population.population_source,
+        population.estimate_type as population_vintage,
+        'homicide_rate' as indicator_id,
+        'year' as period_grain
+    from homicide_years as years
+    inner join {{ ref('int_areas') }} as areas
+        on areas.city = years.city and areas.area_type = years.area_type
+    left join (
+        select city, dataset, area_type, area_id, year, count(*) as n
+        from homicides where area_id is not null and area_type <> 'city'
+        group by all
+    ) as counts
+        on counts.city = years.city and counts.dataset = years.dataset
+        and counts.area_type = areas.area_type and counts.area_id = areas.area_id
+        and counts.year = years.year
+    inner join {{ ref('int_area_population') }} as population
+        on population.city = areas.city
+        and population.area_type = areas.area_type
+        and population.area_id = areas.area_id
+        and {{ population_applies('population', 'years.year') }}
+
+),
+
+homicide_city_rates as (
+
+    select
+        years.city, years.dataset, years.dataset_priority,
+        'city' as area_type, years.city as area_id, population.city_name as area_name,
+        null as crime_category,
+        make_date(years.year, 1, 1) as period_start,
+        coalesce(counts.n, 0) as numerator,
+        population.population as denominator,
+        population.year as population_year,
+        population.population_source,
+        population.population_vintage,
+        'homicide_rate' as indicator_id,
+        'year' as period_grain
+    from homicide_years as years
+    left join (
+        select city, dataset, year, count(*) as n from homicides group by all
+    ) as counts
+        on counts.city = years.city and counts.dataset = years.dataset
+        and counts.year = years.year
+    inner join {{ ref('int_city_population') }} as population
+        on population.city = years.city
+        and {{ population_applies('population', 'years.year') }}
+
+),
+
 published_counts as (
 
     select * from {{ ref('int_crime_counts') }}
@@ -169,6 +264,12 @@ published_long as (
         'property_crime_rate', property_count
     from published_counts
     where dataset_indicators is null or list_contains(dataset_indicators, 'property_crime_rate')
+    union all
+    select city, dataset, dataset_priority, area_type, area_id, area_name, year,
+        'homicide_rate', homicide_count
+    from published_counts
+    where homicide_count is not null
+      and (dataset_indicators is null or list_contains(dataset_indicators, 'homicide_rate'))
 
 ),
 
@@ -234,6 +335,10 @@ annual as (
 all_rates as (
 
     select * from monthly
+    union all
+    select * from homicide_area_rates
+    union all
+    select * from homicide_city_rates
     union all
     select * from annual
 
