@@ -37,6 +37,7 @@ CURE_PRECINCTS = {
     "113", "114", "120",
 }  # fmt: skip
 DBT_MODELS = [
+    "int_intervention_monthly_homicides",
     "int_intervention_outcome_values",
     "stg_registry__local_interventions",
     "stg_registry__intervention_areas",

@@ -16,7 +16,6 @@
 {%- set alpha = 1 - analytics_setting('interval_level') %}
 {%- set families = [
     'int_indicator_values__crime',
-    'int_indicator_values__homicides',
     'int_indicator_values__education',
     'int_indicator_values__building_permits',
     'int_indicator_values__unemployment',

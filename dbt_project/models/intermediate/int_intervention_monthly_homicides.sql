@@ -1,10 +1,12 @@
--- Homicide rates per 100,000 residents by month, in the fct_indicator_values shape, for every
--- city whose catalog has an incident dataset feeding homicide_rate (its `indicators`), for
--- every area of the dataset's area type and citywide. Homicides are the incidents whose
--- offence rule is a criminal homicide (int_crime_incidents_classified.counts_as_homicide),
--- each incident counted once. Same rules as int_indicator_values__crime: every complete month
--- of the dataset (a month without homicides is 0), an area without population has no rate, the
--- citywide numerator includes incidents without a known area, the first dataset listed wins.
+-- Homicides by month, for the intervention evaluations only: the indicator homicide_rate is
+-- published by calendar year (int_indicator_values__crime), but an effort's before and after
+-- need months. Same records and rules as the yearly rate: every city whose catalog has an
+-- incident dataset feeding homicide_rate (its `indicators`), each area of the dataset's area
+-- type and citywide; homicides = records whose offence rule is a criminal homicide
+-- (int_crime_incidents_classified.counts_as_homicide), one per victim where the file lists
+-- victims; every complete month of the dataset (a month without homicides is 0); the citywide
+-- count includes records without a known area; the first dataset listed wins. Areas without
+-- population keep their counts (the designs model counts) with a null rate.
 with incidents as (
 
     select * from {{ ref('int_crime_incidents_classified') }}
@@ -63,7 +65,7 @@ area_rates as (
         and area_counts.area_type = areas.area_type
         and area_counts.area_id = areas.area_id
         and area_counts.occurred_month = months.month_start
-    inner join {{ ref('int_area_population') }} as population
+    left join {{ ref('int_area_population') }} as population
         on population.city = areas.city
         and population.area_type = areas.area_type
         and population.area_id = areas.area_id
@@ -95,7 +97,7 @@ city_rates as (
         on city_counts.city = months.city
         and city_counts.dataset = months.dataset
         and city_counts.occurred_month = months.month_start
-    inner join {{ ref('int_city_population') }} as population
+    left join {{ ref('int_city_population') }} as population
         on population.city = months.city
         and {{ population_applies('population', 'year(months.month_start)') }}
 
@@ -113,11 +115,7 @@ select
     'month' as period_grain,
     numerator * 100000.0 / denominator as value,
     cast(numerator as double) as numerator,
-    cast(denominator as double) as denominator,
-    population_year,
-    population_source,
-    population_vintage,
-    dataset as source_dataset
+    cast(denominator as double) as denominator
 from (select * from area_rates union all select * from city_rates)
 qualify row_number() over (
     partition by city, area_type, area_id, period_start order by dataset_priority
