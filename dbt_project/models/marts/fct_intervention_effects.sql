@@ -84,8 +84,14 @@ judged as (
                 then placebo_p_value < {{ alpha }}
         end as design_check_passed,
         log_ratio is not null and (log_ratio_lower > 0 or log_ratio_upper < 0) as interval_excludes_no_change,
+        -- a time series needs enough history before the start to compare its change with the
+        -- series' usual swings (placebo starts): uncalibrated, it finds a change at about a
+        -- third of start dates with none on real city series (ANALYTICS.md)
+        design = 'interrupted_time_series' and log_ratio is not null
+            and coalesce(n_placebo_dates, 0) < {{ intervention_setting('intervention_min_placebo_dates') }}
+            as is_history_short,
         case
-            when not is_ready or log_ratio is null then 'too early / not enough data'
+            when not is_ready or log_ratio is null or is_history_short then 'too early / not enough data'
             when not (log_ratio_lower > 0 or log_ratio_upper < 0) then 'no change detected'
             -- a time series' change no larger than at earlier placebo starts is no change
             when design = 'interrupted_time_series' and placebo_p_value >= {{ alpha }} then 'no change detected'
@@ -141,7 +147,10 @@ select
     n_placebo_dates,
     placebo_p_value,
     verdict,
-    coalesce(not_ready_reason, case when fit_error is not null then 'fit_failed' end) as verdict_reason,
+    coalesce(
+        not_ready_reason,
+        case when fit_error is not null then 'fit_failed' when is_history_short then 'short_history' end
+    ) as verdict_reason,
     -- the verdict in words
     case
         when not_ready_reason = 'areas_not_listed' then
@@ -173,6 +182,10 @@ select
             'Too early / not enough data: fewer than ' || {{ intervention_setting('intervention_min_events') }}
             || ' events before or after the start in the areas it covers.'
         when fit_error is not null then 'Too early / not enough data: ' || fit_error || '.'
+        when is_history_short then
+            'Too early / not enough data: the city''s series before the start is too short to tell a change '
+            || 'from its usual swings (' || coalesce(n_placebo_dates, 0) || ' earlier placebo starts, '
+            || {{ intervention_setting('intervention_min_placebo_dates') }} || ' needed).'
         else
             intervention_name || ': ' || lower(coalesce(indicator_name, indicator_id))
             || case design
@@ -193,8 +206,6 @@ select
                 when design = 'interrupted_time_series' and interval_excludes_no_change and placebo_p_value >= {{ alpha }}
                     then ' A change this large happened at ' || cast(round(100 * placebo_p_value) as integer)
                         || '% of ' || n_placebo_dates || ' earlier placebo starts, so it is within the series'' usual swings.'
-                when design = 'interrupted_time_series' and placebo_p_value is null
-                    then ' The series is too short to check this against earlier placebo starts.'
                 when design = 'difference_in_differences' and design_check_passed = false
                     then ' But before the start the treated areas already drifted by '
                         || printf('%+.0f%%', 100 * (exp(pre_trend_log_ratio) - 1))
