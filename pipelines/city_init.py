@@ -147,9 +147,9 @@ def portal_title(portal: Portal) -> str:
             )["result"]
             return result.get("name") or portal.dataset_id
         layer = f"{base}/{portal.dataset_id.strip('/')}" if portal.dataset_id else base
-        return client.get_json(layer, {"f": "json"}, what="title").get("name", portal.dataset_id)
+        return client.get_json(layer, {"f": "json"}, what="title").get("name", "TODO: title")
     except (ConnectorError, KeyError, TypeError):
-        return f"TODO: the dataset's title ({portal.dataset_id})"
+        return f"TODO: the dataset's title ({portal.dataset_id or portal.base_url})"
 
 
 def detect_format(values: Iterable[str]) -> str | None:
@@ -217,6 +217,21 @@ def guess_table(sample: Sample) -> tuple[str | None, dict[str, str], dict[str, s
     return best[1], best[2], best[3]
 
 
+def year_columns_pattern(columns: Iterable[str]) -> str | None:
+    """A regex over raw names for columns named after a year ('2019 ORDINANCE (AMOUNT $)')."""
+    raw = [column_name(c) for c in columns]
+    for template in (r"^([0-9]{{4}})_{rest}$", r"^{rest}_([0-9]{{4}})$"):
+        for name in raw:
+            match = re.fullmatch(r"([0-9]{4})_(.+)", name) or re.fullmatch(r"(.+)_([0-9]{4})", name)
+            if not match:
+                continue
+            rest = match.group(2) if name[:4].isdigit() else match.group(1)
+            pattern = template.format(rest=re.escape(rest))
+            if re.match(pattern, name):
+                return pattern
+    return None
+
+
 def guess_area_type(published: str | None) -> str | None:
     if not published:
         return None
@@ -236,7 +251,7 @@ def dataset_entry(city: str, item: PortalDataset) -> tuple[dict[str, Any], list[
         "description": "TODO: what one row is, the period and areas the dataset covers",
         "portal": item.portal.model_dump(exclude_defaults=True),
         "license": "TODO: the portal's licence or terms of use",
-        "provenance": f"{item.portal.base_url} ({item.portal.dataset_id})",
+        "provenance": " ".join(filter(None, [item.portal.base_url, item.portal.dataset_id])),
     }
     if entry["domain"] == "TODO":
         entry["domain"] = "TODO: crime | education | development | spending | population"
@@ -259,6 +274,17 @@ def dataset_entry(city: str, item: PortalDataset) -> tuple[dict[str, Any], list[
         todo.append(f"classify the published offences in sources/offenses/{city}.csv (a draft)")
     if table == "spending":
         entry["spending_kind"] = "TODO: appropriations | expenditures"
+        pattern = year_columns_pattern(item.sample.columns)
+        if "fiscal_year" not in mapping and pattern:
+            # a budget with one amount column per fiscal year: read it long
+            mapping.pop("amount", None)
+            entry["unpivot"] = {
+                "pattern": {"columns": pattern, "key": "fiscal_year", "value": "amount"}
+            }
+            missing = spec.missing(set(mapping) | {"fiscal_year", "amount"})
+            todo = [t for t in todo if "also needs" not in t]
+            if missing:
+                todo.append(f"{table} also needs {missing}: map a column or set a constant")
     unsure = [c for c in mapping if c not in spec.required]
     if unsure:
         todo.append(f"check the guessed optional columns: {', '.join(unsure)}")
@@ -343,7 +369,11 @@ def init_city(
         raise FileExistsError(f"{target} exists: edit it, or pass --force to overwrite it")
     items = []
     for key, dataset_id in datasets.items():
-        portal = Portal(kind=kind, base_url=base_url, dataset_id=dataset_id)
+        if kind == "arcgis":  # a layer is its URL: <services>/<name>/FeatureServer/<n>
+            layer = f"{base_url.rstrip('/')}/{dataset_id.strip('/')}"
+            portal = Portal(kind=kind, base_url=layer)
+        else:
+            portal = Portal(kind=kind, base_url=base_url, dataset_id=dataset_id)
         items.append(PortalDataset(key, portal, portal_title(portal), portal_sample(portal)))
     text, extra = draft_catalog(city, name, items, census_place)
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -1,6 +1,8 @@
 """`civic`: the analysts' command line. A thin face over the Dagster definitions.
 
 civic run                 load the bundled data, build every model and test, export marts
+civic validate            check catalogs against their data, suites and the problem registry
+civic city init           draft a new city's catalog from its portal's metadata
 civic ui                  start the Dagster UI on 127.0.0.1
 civic dashboards build    build the Evidence site from the Parquet exports
 civic dashboards serve    serve the built site on 127.0.0.1
@@ -35,7 +37,7 @@ def use_dagster_home() -> None:
 def run(args: argparse.Namespace) -> int:
     use_dagster_home()
 
-    from pipelines.runs import RunRequest, execute, selected_keys
+    from pipelines.runs import RunRequest, execute, offline_skips, selected_keys
     from pipelines.summary import summarize
 
     request = RunRequest(city=args.city, live=args.live, verbose=args.verbose)
@@ -45,6 +47,13 @@ def run(args: argparse.Namespace) -> int:
         f"civic run: {len(selected_keys(request))} assets from {source} into {paths().warehouse}",
         flush=True,
     )
+    for dataset in offline_skips(request).values():
+        if args.city is None or dataset.startswith(f"{args.city}."):
+            print(
+                f"civic run: leaves out {dataset}: no bundled copy in sources/ (live only); "
+                "`civic run --live` loads it from its portal",
+                flush=True,
+            )
     try:
         result = execute(request, wait_seconds=args.wait)
     except WarehouseBusy as error:
@@ -159,25 +168,84 @@ def backfill(args: argparse.Namespace) -> int:
 
 
 def validate(args: argparse.Namespace) -> int:
-    """Check every configuration file a run reads, without touching the warehouse."""
-    from pipelines.catalog import CatalogError, canonical_tables, city_catalogs
+    """Check every configuration file a run reads, and each catalog against its data (the
+    bundled copies, or with --live a sample from the portals), without touching the warehouse."""
+    from pipelines.catalog import CatalogError, canonical_tables, city_catalogs, load_catalog
     from pipelines.problems import RegistryError, resolve_registry
     from pipelines.quality.suites import QUALITY_DIR, raw_suite
+    from pipelines.settings import SOURCES_DIR
+    from pipelines.validate import validate_city
 
     try:
         canonical_tables()
-        catalogs = city_catalogs()
+        if args.city:
+            path = SOURCES_DIR / "cities" / f"{args.city}.yml"
+            catalogs = (load_catalog(path),)
+        else:
+            catalogs = city_catalogs()
         datasets = [d for c in catalogs for d in c.datasets.values()]
         for dataset in datasets:
             raw_suite(dataset, QUALITY_DIR)
-        problems = resolve_registry()
+        problems = resolve_registry(cities=[c.city for c in city_catalogs()])
     except (CatalogError, RegistryError, ValueError) as error:
         print(f"civic validate: {error}", file=sys.stderr)
+        return 1
+    findings = [
+        finding
+        for catalog in catalogs
+        for finding in validate_city(
+            catalog, SOURCES_DIR / "cities" / f"{catalog.city}.yml", live=args.live
+        )
+    ]
+    for severity, title in [
+        ("error", "would fail or be wrong at run time"),
+        ("todo", "still to fill in (TODO)"),
+        ("warning", "worth a look"),
+    ]:
+        found = [f for f in findings if f.severity == severity]
+        if found:
+            print(f"civic validate: {len(found)} {title}:", file=sys.stderr)
+            for finding in found:
+                print(f"  {finding}", file=sys.stderr)
+    if any(f.severity in ("error", "todo") for f in findings):
         return 1
     print(
         f"OK: {len(catalogs)} city catalogs ({', '.join(c.city for c in catalogs)}), "
         f"{len(datasets)} datasets with quality suites, {len(problems)} city problems."
     )
+    return 0
+
+
+def city(args: argparse.Namespace) -> int:
+    """`civic city init`: a draft catalog from the portal's metadata and a sample of rows."""
+    from pipelines.city_init import init_city
+    from pipelines.connectors import ConnectorError
+    from pipelines.settings import SOURCES_DIR
+
+    datasets = {}
+    for item in args.dataset:
+        key, _, dataset_id = item.partition("=")
+        if not key or not dataset_id:
+            print(f"civic city init: --dataset takes KEY=ID, got {item!r}", file=sys.stderr)
+            return 2
+        datasets[key] = dataset_id
+    try:
+        written = init_city(
+            args.city,
+            args.name or args.city.replace("_", " ").title(),
+            args.portal,
+            args.base_url,
+            datasets,
+            census_place=args.census_place,
+            sources_dir=SOURCES_DIR,
+            force=args.force,
+        )
+    except (ConnectorError, FileExistsError, ValueError) as error:
+        print(f"civic city init: {error}", file=sys.stderr)
+        return 1
+    for path in written:
+        print(f"wrote {path}")
+    print(f"Next: fill in the TODOs, then `civic validate --city {args.city}`.")
     return 0
 
 
@@ -229,9 +297,34 @@ def parser() -> argparse.ArgumentParser:
     fill.set_defaults(handler=backfill)
 
     validate_cmd = commands.add_parser(
-        "validate", help="check the city catalogs, quality suites and problem registry"
+        "validate",
+        help="check the city catalogs (against their data), quality suites and problem registry",
+    )
+    validate_cmd.add_argument("--city", help="only this city's catalog")
+    validate_cmd.add_argument(
+        "--live", action="store_true", help="check against a sample from the portals (network)"
     )
     validate_cmd.set_defaults(handler=validate)
+
+    city_cmd = commands.add_parser("city", help="start a new city's catalog")
+    city_actions = city_cmd.add_subparsers(dest="action", required=True)
+    init_cmd = city_actions.add_parser(
+        "init", help="write a draft sources/cities/<city>.yml from a portal's metadata"
+    )
+    init_cmd.add_argument("city", help="the city id (lower case, e.g. denver)")
+    init_cmd.add_argument("--name", help="display name (default: from the id)")
+    init_cmd.add_argument("--portal", required=True, choices=["socrata", "ckan", "arcgis"])
+    init_cmd.add_argument("--base-url", required=True, help="the portal's base URL")
+    init_cmd.add_argument(
+        "--dataset",
+        action="append",
+        required=True,
+        metavar="KEY=ID",
+        help="a dataset: catalog key = portal id (Socrata 4x4, CKAN resource, ArcGIS layer path)",
+    )
+    init_cmd.add_argument("--census-place", help="7-digit Census place GEOID")
+    init_cmd.add_argument("--force", action="store_true", help="overwrite an existing catalog")
+    init_cmd.set_defaults(handler=city)
 
     publish_cmd = commands.add_parser(
         "publish", help="write a versioned release of the indicator marts (Parquet, CSV, metadata)"

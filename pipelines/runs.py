@@ -17,7 +17,7 @@ from dagster._core.storage.tags import (
 )
 
 from pipelines.assets.raw import raw_asset_key
-from pipelines.catalog import CatalogError, city_catalog
+from pipelines.catalog import CatalogError, city_catalog, city_catalogs
 from pipelines.locking import warehouse_writer
 from pipelines.settings import paths
 
@@ -32,13 +32,35 @@ class RunRequest:
     verbose: bool = False
 
 
+def offline_skips(request: RunRequest) -> dict[AssetKey, str]:
+    """Raw assets an offline run cannot load (no bundled copy): key -> '<city>.<dataset>'.
+
+    They are left out of the run, so one live-only city never stops the others' offline run;
+    the dbt models then leave out their missing raw tables too (stg_source_status).
+    """
+    if request.live:
+        return {}
+    return {
+        raw_asset_key(dataset): f"{catalog.city}.{name}"
+        for catalog in city_catalogs()
+        for name, dataset in catalog.datasets.items()
+        if dataset.bundled is None
+    }
+
+
 def selected_keys(request: RunRequest) -> list[AssetKey]:
-    """Every asset of the job, less the raw assets of other cities when a city is chosen."""
+    """Every asset of the job, less the raw assets of other cities when a city is chosen, and
+    less those an offline run cannot load (offline_skips)."""
     from pipelines.definitions import defs
 
     graph = defs.resolve_asset_graph()
     # dbt sources written by the loads themselves (meta.load_log, ...) are not executable
-    keys = [key for key in graph.get_all_asset_keys() if graph.get(key).is_executable]
+    skipped = offline_skips(request)
+    keys = [
+        key
+        for key in graph.get_all_asset_keys()
+        if graph.get(key).is_executable and key not in skipped
+    ]
     if request.city is None:
         if request.dataset:
             raise ValueError("choose the city of the dataset too (--city)")

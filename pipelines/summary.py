@@ -14,6 +14,7 @@ class WarehouseSummary:
     raw_rows: dict[str, int]
     indicators_by_domain: dict[tuple[str, str], tuple[int, int]]  # (city, domain) -> counts
     quarantined: dict[str, int]  # raw table -> rows quarantined by the latest load
+    left_out: list[tuple[str, str, str]]  # (city, dataset, reason) the dbt models could not read
 
     def lines(self) -> list[str]:
         lines = ["Rows loaded per source:"]
@@ -23,6 +24,9 @@ class WarehouseSummary:
             f"  {city:<10} {domain:<15} {count:>3} indicators {values:>10,} values"
             for (city, domain), (count, values) in self.indicators_by_domain.items()
         ]
+        if self.left_out:
+            lines.append("Left out of this build's indicators (marts.fct_source_status):")
+            lines += [f"  {city}.{dataset}: {reason}" for city, dataset, reason in self.left_out]
         if self.quarantined:
             lines.append("Rows quarantined (meta.quarantined_rows):")
             lines += [f"  raw.{t:<40} {n:>10,}" for t, n in self.quarantined.items()]
@@ -63,9 +67,14 @@ def summarize(warehouse: Path) -> WarehouseSummary:
             order by all
             """
         ).fetchall()
+        left_out = con.execute(
+            "select distinct city, dataset, reason from marts.fct_source_status "
+            "where not is_included order by all"
+        ).fetchall()
     return WarehouseSummary(
         warehouse=warehouse,
         raw_rows=raw_rows,
         indicators_by_domain={(c, d): (n, v) for c, d, n, v in by_domain},
         quarantined=dict(quarantined),
+        left_out=left_out,
     )

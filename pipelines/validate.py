@@ -102,13 +102,13 @@ def _unparsed_dates(values: list[str], fmt: str | None, kind: str) -> list[str]:
         con.execute("create table v (value varchar)")
         con.executemany("insert into v values (?)", [[v] for v in values])
         target = {"time": "time", "date": "timestamp", "timestamp": "timestamp"}[kind]
-        parsed = f"try_cast(value as {target})"
+        unparsed = f"try_cast(value as {target}) is null"
         if fmt in ("epoch_ms", "epoch_s"):
-            parsed = "try_cast(value as double)"
+            unparsed = "try_cast(value as double) is null"
         elif fmt:
-            parsed = f"coalesce(try_strptime(value, $fmt), {parsed})"
+            unparsed = f"try_strptime(value, $fmt) is null and {unparsed}"
         rows = con.execute(
-            f"select value from v where {parsed} is null", {"fmt": fmt} if fmt else {}
+            f"select value from v where {unparsed}", {"fmt": fmt} if fmt and "%" in fmt else {}
         ).fetchall()
     return [r[0] for r in rows]
 

@@ -12,10 +12,11 @@ import pytest
 import yaml
 
 from pipelines.assets.problems import TABLE_PREFIX, TABLES, load_problem_registry, write_registry
+from pipelines.catalog import city_catalogs
 from pipelines.problems import PROBLEMS_DIR, RegistryError, resolve_registry
 from pipelines.settings import DBT_PROJECT_DIR
 
-CITIES = ["chicago", "nyc"]
+CITIES = [catalog.city for catalog in city_catalogs()]
 
 
 @pytest.fixture
@@ -53,13 +54,13 @@ def test_shipped_registry_is_valid_for_chicago_and_nyc():
 def test_unknown_indicator_is_rejected_naming_file_and_key(registry: Path):
     edit(
         registry / "violent_crime.yml",
-        lambda d: d["outcomes"].update({"murder_rate": {"weight": 0.0001}}),
+        lambda d: d["outcomes"].update({"carjacking_rate": {"weight": 0.0001}}),
     )
     with pytest.raises(RegistryError) as error:
         resolve_registry(registry, cities=CITIES)
     message = str(error.value)
     assert "violent_crime.yml" in message
-    assert "outcomes.murder_rate" in message and "unknown indicator id" in message
+    assert "outcomes.carjacking_rate" in message and "unknown indicator id" in message
 
 
 def test_factor_without_actors_is_rejected(registry: Path):

@@ -117,6 +117,9 @@
         {%- set factor = {'thousands': 1000, 'millions': 1000000}.get(spec.get('unit'), 1) -%}
         cast({{ dollars_to_decimal(text) }}{% if factor != 1 %} * {{ factor }}{% endif %} as decimal(38, 2))
     {%- elif type == 'boolean' -%}{{ to_boolean(text) }}
+    {%- elif type in ('timestamp', 'date') and fmt in ('epoch_ms', 'epoch_s') -%}
+        {#- seconds or milliseconds since 1970 UTC (ArcGIS dates), as the city's local time #}
+        cast(timezone({{ civic_literal(meta.timezone or 'UTC') }}, to_timestamp(cast({{ text }} as double){% if fmt == 'epoch_ms' %} / 1000{% endif %})) as {{ 'date' if type == 'date' else 'timestamp' }})
     {%- elif type == 'timestamp' and fmt and '%z' in fmt -%}
         {#- published with a UTC offset: the city's local time, so days and months are local #}
         timezone({{ civic_literal(meta.timezone or 'UTC') }}, strptime({{ text }}, {{ civic_literal(fmt) }}))

@@ -12,13 +12,14 @@
 -- worse_sign: +1 when a rise is bad news (crime), -1 when a fall is (permits).
 {%- set grains = analytics_setting('ew_count_grains') %}
 {%- set crime_indicators = analytics_setting('ew_crime_indicators') %}
+{%- set series_key = 'city, area_type, area_id, indicator_id, breakdown_type, breakdown_value' %}
 with values_ as (
 
     select * from {{ ref('int_analytic_values') }}
 
 ),
 
-monthly as (
+monthly_all as (
 
     select
         city, area_type, area_id, area_name, indicator_id, indicator_name, breakdown_type,
@@ -31,6 +32,27 @@ monthly as (
         worse_sign, series_label, count_noun
     from values_
     where value_kind = 'event_rate' and period_grain = 'month' and numerator is not null
+
+),
+
+monthly as (
+
+    -- the latest unbroken run of months of each series: the detectors' windows count rows, so
+    -- a gap between two files of a city (DC: 2022 and 2024) must not read as consecutive
+    -- months (a series without gaps is kept whole)
+    select * exclude (island, last_island)
+    from (
+        select *, max(island) over (partition by {{ series_key }}) as last_island
+        from (
+            select
+                *,
+                date_diff('month', date '2000-01-01', period_start)
+                    - row_number() over (partition by {{ series_key }} order by period_start)
+                    as island
+            from monthly_all
+        )
+    )
+    where island = last_island
 
 )
 

@@ -113,10 +113,14 @@ record_levels as (
             when areas.n_areas_with_population < areas.n_areas
                 then (areas.n_areas - areas.n_areas_with_population) || ' of ' || areas.n_areas
                     || ' ' || replace(area_types.area_type, '_', ' ') || 's have no population: no rates for them'
+            when coalesce(facts.n_areas_with_values, 0) = 0
+                then 'no complete period: the records cover no complete '
+                    || coalesce(indicators.grain, 'period') || ' of this indicator'
         end as reason
     from area_types
     left join areas using (city, area_type)
     left join facts using (city, indicator_id, area_type)
+    left join {{ ref('dim_indicators') }} as indicators using (indicator_id)
 
 ),
 
@@ -148,8 +152,11 @@ city_rates_missing as (
         0 as n_areas_with_values, null as events_in_areas, sum(counted.events) as events_without_area,
         0 as n_values, null as first_period, null as last_period, null as population_sources,
         'left_out' as status,
-        'no population for the city (no census place or counties in its catalog, no area populations)'
-            as reason
+        case
+            when not exists (select 1 from {{ ref('int_city_population') }} as p where p.city = counted.city)
+                then 'no population for the city (no census place or counties in its catalog, no area populations)'
+            else 'no complete period: the records cover no complete period of this indicator'
+        end as reason
     from counted_events as counted
     where not exists (
         select 1 from facts

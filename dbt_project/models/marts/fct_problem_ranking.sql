@@ -35,6 +35,15 @@ sensitivity as (
 
 ),
 
+outcome_indicators as (
+
+    -- what a problem without data would need, for its explanation
+    select city, problem_id, string_agg(indicator_id, ', ' order by indicator_id) as indicators
+    from {{ ref('stg_registry__outcomes') }}
+    group by all
+
+),
+
 thresholds as (
 
     select
@@ -76,8 +85,13 @@ select
         else 'monitor'
     end as varchar) as quadrant,
     cast(case
-        when classified.importance is null or classified.tractability is null
-            then 'No outcome data for this city yet: load its indicators before ranking.'
+        when classified.importance is null
+            then 'No outcome data for this city: none of its outcome indicators ('
+                || coalesce(outcome_indicators.indicators, 'none listed')
+                || ') has values here, so it ranks after every problem with data. Load a '
+                || 'dataset that feeds them (docs/cities.md).'
+        when classified.tractability is null
+            then 'No tractability data for this city: its factors are missing from the registry.'
         when classified.is_important and classified.is_tractable
             then 'Act now: a large problem with levers the city holds and interventions that work.'
         when classified.is_important
@@ -93,3 +107,4 @@ select
     cast(sensitivity.n_draws as integer) as n_draws
 from classified
 left join sensitivity using (city, problem_id)
+left join outcome_indicators using (city, problem_id)
