@@ -9,7 +9,9 @@ key named, like the city catalogs (`pipelines/catalog.py`):
   authority, actors by sector) and known interventions with an evidence rating and sources;
 - `sources/problems/cities/<city>.yml`: what a city changes: authority over a factor, local
   actors, the budget lines (department / agency names as published in its spending data)
-  that fund efforts against a factor, interventions tried locally, outcome weights.
+  that fund efforts against a factor, outcome weights, and the interventions tried locally
+  (the innovation ledger: areas, months, outcomes, lead, kind, sources; validated by
+  `pipelines/interventions.py`).
 
 `resolve_registry()` merges both into one registry per city, flattened by `registry_tables()`
 into the rows of the `raw.problem_registry__*` tables (see `pipelines/assets/problems.py`).
