@@ -16,15 +16,20 @@ with incidents as (
 
 datasets as (
 
-    -- incident datasets that feed homicide_rate, with the months they cover
+    -- incident datasets that feed homicide_rate (catalog `indicators`, or all of them) and
+    -- whose offence rules name criminal homicide, with the months they cover
     select distinct coverage.city, coverage.dataset, coverage.dataset_priority,
         coverage.first_month, coverage.last_month, staged.area_type
     from {{ ref('int_dataset_coverage') }} as coverage
     inner join (
-        select distinct city, dataset, area_type, dataset_indicators
+        select distinct city, dataset, area_type, offenses_file, dataset_indicators
         from {{ ref('stg_crime_incidents') }}
     ) as staged using (city, dataset)
-    where list_contains(staged.dataset_indicators, 'homicide_rate')
+    inner join {{ ref('stg_offense_rules') }} as rules
+        on rules.city = staged.city and rules.offenses_file = staged.offenses_file
+        and rules.ucr_offense = 'criminal homicide'
+    where staged.dataset_indicators is null
+       or list_contains(staged.dataset_indicators, 'homicide_rate')
 
 ),
 

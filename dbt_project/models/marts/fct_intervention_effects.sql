@@ -28,6 +28,12 @@ indicators as (
 
 ),
 
+cities as (
+
+    select city, city_name from {{ ref('stg_cities') }}
+
+),
+
 did as (
 
     select * from {{ ref('int_intervention_did') }}
@@ -50,6 +56,7 @@ estimates as (
         interventions.lead_sector,
         indicators.indicator_name,
         indicators.polarity,
+        coalesce(cities.city_name, readiness.city) as city_name,
         coalesce(did.log_ratio, its.log_ratio) as log_ratio,
         coalesce(did.log_ratio_lower, its.log_ratio_lower) as log_ratio_lower,
         coalesce(did.log_ratio_upper, its.log_ratio_upper) as log_ratio_upper,
@@ -67,6 +74,7 @@ estimates as (
     from readiness
     inner join interventions using (city, local_intervention_id)
     left join indicators using (indicator_id)
+    left join cities using (city)
     left join did using (city, local_intervention_id, indicator_id)
     left join its using (city, local_intervention_id, indicator_id)
 
@@ -159,7 +167,7 @@ select
         when not_ready_reason = 'no_series' then
             'Too early / not enough data: the warehouse has no ' || coalesce(indicator_name, indicator_id)
             || ' series for ' || case when series_area_type = 'city' then 'the city' else replace(series_area_type, '_', ' ') || 's' end
-            || ' of ' || city || '.'
+            || ' of ' || city_name || '.'
         when not_ready_reason = 'no_counts' then
             'Too early / not enough data: ' || coalesce(indicator_name, indicator_id)
             || ' is not a count of events; these designs model event counts.'
