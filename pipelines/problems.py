@@ -9,7 +9,9 @@ key named, like the city catalogs (`pipelines/catalog.py`):
   authority, actors by sector) and known interventions with an evidence rating and sources;
 - `sources/problems/cities/<city>.yml`: what a city changes: authority over a factor, local
   actors, the budget lines (department / agency names as published in its spending data)
-  that fund efforts against a factor, interventions tried locally, outcome weights.
+  that fund efforts against a factor, outcome weights, and the interventions tried locally
+  (the innovation ledger: areas, months, outcomes, lead, kind, sources; validated by
+  `pipelines/interventions.py`).
 
 `resolve_registry()` merges both into one registry per city, flattened by `registry_tables()`
 into the rows of the `raw.problem_registry__*` tables (see `pipelines/assets/problems.py`).
@@ -28,6 +30,13 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from pipelines.catalog import IDENTIFIER
+from pipelines.interventions import (
+    AreaLists,
+    LocalIntervention,
+    RegistryError,
+    Sector,
+    check_local_interventions,
+)
 from pipelines.settings import DBT_PROJECT_DIR, SOURCES_DIR
 
 PROBLEMS_DIR = SOURCES_DIR / "problems"
@@ -35,17 +44,12 @@ INDICATOR_CATALOG = DBT_PROJECT_DIR / "seeds" / "indicator_catalog.csv"
 CITIES_SUBDIR = "cities"
 WEIGHT_TOLERANCE = 0.011  # causal / outcome weights must sum to 1 within this
 
-Sector = Literal["government", "philanthropy", "corporate_civic", "community", "nonprofit"]
 Authority = Literal["direct", "shared", "none"]
 LinkEvidence = Literal["strong", "moderate", "limited"]
 InterventionEvidence = Literal[
     "strong", "moderate", "promising", "mixed", "insufficient", "ineffective"
 ]
-TrialStatus = Literal["active", "pilot", "ended", "planned"]
-
-
-class RegistryError(ValueError):
-    """The problem registry is invalid; the message names the file and key."""
+__all__ = ["RegistryError", "resolve_registry", "load_problem", "load_city_overrides"]
 
 
 class Strict(BaseModel):
@@ -128,24 +132,15 @@ class BudgetLine(Strict):
     note: str = ""
 
 
-class LocalTrial(Strict):
-    """An intervention being tried in the city: where, since when, by whom."""
-
-    intervention: str
-    where: str = Field(min_length=1)
-    since: int = Field(ge=1900, le=2100)
-    led_by: str = ""
-    status: TrialStatus = "active"
-    sources: list[str] = []
-
-
 class ProblemOverride(Strict):
     exclude: bool = False
     outcomes: dict[str, Outcome] = {}
     factors: dict[str, FactorOverride] = {}
     interventions: dict[str, Intervention] = Field({}, description="City-only interventions.")
     budget_lines: list[BudgetLine] = []
-    local_interventions: list[LocalTrial] = []
+    local_interventions: list[LocalIntervention] = Field(
+        [], description="Efforts tried here (pipelines/interventions.py)."
+    )
     notes: str = ""
 
 
@@ -169,7 +164,7 @@ class CityProblem:
     source_file: str
     city_file: str | None
     budget_lines: tuple[BudgetLine, ...]
-    local_interventions: tuple[LocalTrial, ...]
+    local_interventions: tuple[LocalIntervention, ...]
     authority_overridden: frozenset[str]
     notes: str
 
@@ -263,10 +258,18 @@ def load_problem(path: Path, known: frozenset[str] | None = None) -> Problem:
 
 
 def load_city_overrides(
-    path: Path, problems: dict[str, Problem], known: frozenset[str] | None = None
+    path: Path,
+    problems: dict[str, Problem],
+    known: frozenset[str] | None = None,
+    area_lists: AreaLists | None = None,
 ) -> CityOverrides:
-    """Read one city file and check it refers only to known problems, factors, interventions."""
+    """Read one city file and check it refers only to known problems, factors, interventions,
+    indicators and (where the city lists them) areas."""
+    from pipelines.interventions import no_area_lists
+
     known = known if known is not None else catalog_indicators()
+    area_lists = area_lists or no_area_lists
+    trial_ids: dict[str, str] = {}
     try:
         overrides = CityOverrides.model_validate(_read(path))
     except ValidationError as error:
@@ -297,13 +300,16 @@ def load_city_overrides(
                     f"{path}: {key}.budget_lines.{index}.factor: unknown factor {line.factor!r} "
                     f"(factors of {problem_id}: {', '.join(sorted(factors))})"
                 )
-        for index, trial in enumerate(override.local_interventions):
-            if trial.intervention not in interventions:
-                raise RegistryError(
-                    f"{path}: {key}.local_interventions.{index}.intervention: unknown "
-                    f"intervention {trial.intervention!r} "
-                    f"(known: {', '.join(sorted(interventions))})"
-                )
+        check_local_interventions(
+            path,
+            f"{key}.local_interventions",
+            override.local_interventions,
+            city=overrides.city,
+            interventions=interventions,
+            indicators=known,
+            area_lists=area_lists,
+            seen_ids=trial_ids,
+        )
     _check_budget_shares(path, overrides)
     return overrides
 
@@ -385,13 +391,19 @@ def resolve_registry(
     problems_dir: Path = PROBLEMS_DIR,
     cities: Iterable[str] | None = None,
     indicators: frozenset[str] | None = None,
+    area_lists: AreaLists | None = None,
 ) -> list[CityProblem]:
     """Every (city, problem) of the registry, validated.
 
     `cities` are the cities to resolve (default: every city catalog in sources/); a city
     without a file in `cities/` gets the default registry unchanged. A city file for a city
-    that is not among them is an error.
+    that is not among them is an error. `area_lists` gives each city's known area ids by
+    type (default: from the city catalogs, `catalog_area_lists`).
     """
+    if area_lists is None:
+        from pipelines.interventions import catalog_area_lists
+
+        area_lists = catalog_area_lists()
     known = indicators if indicators is not None else catalog_indicators()
     paths = sorted(problems_dir.glob("*.yml"))
     if not paths:
@@ -412,7 +424,9 @@ def resolve_registry(
     resolved = []
     for city in cities:
         city_path = city_files.get(city)
-        overrides = load_city_overrides(city_path, defaults, known) if city_path else None
+        overrides = (
+            load_city_overrides(city_path, defaults, known, area_lists) if city_path else None
+        )
         for name, (problem, path) in problems.items():
             override = overrides.problems.get(name) if overrides else None
             if override is not None and override.exclude:

@@ -55,6 +55,7 @@ PAGES = {
     "neighbourhoods": "/neighbourhoods",
     "data-health": "/data-health",
     "method": "/method",
+    "innovation": "/innovation",
 }
 
 
@@ -382,3 +383,53 @@ def test_city_selector_switches_the_boards_to_nyc(site, browser, screenshots, wa
     priorities.choose_city("Nyc")
     assert priorities.text("top-problem") == top_problem
     priorities.finish(screenshots, "priorities-nyc")
+
+
+# The innovation ledger's page (dashboards/pages/innovation.md, partial
+# dashboards/partials/intervention-effects.md): the same estimates as the warehouse.
+EFFECTS_SQL = """
+select local_intervention_id, indicator_id, problem_id, verdict,
+    case when change_pct is null then '—' else printf('%+.1f%%', change_pct) end,
+    case when change_pct is null then '—'
+        else printf('%+.1f%% to %+.1f%%', change_lower_pct, change_upper_pct) end
+from marts.fct_intervention_effects
+where city = ?
+order by local_intervention_id, indicator_id
+"""
+
+
+def _check_effects(opened: OpenPage, rows) -> None:
+    for intervention, indicator, _problem, verdict, change, interval in rows:
+        testid = f"effect-{intervention}-{indicator}"
+        assert opened.text(f"{testid}-verdict") == verdict, testid
+        assert opened.text(f"{testid}-change") == change, testid
+        assert opened.text(f"{testid}-interval") == interval, testid
+
+
+def test_innovation_page_shows_the_warehouse_estimates(site, browser, screenshots, warehouse):
+    base_url, _ = site
+    for city, label in (("chicago", "Chicago"), ("nyc", "Nyc")):
+        rows = warehouse.execute(EFFECTS_SQL, [city]).fetchall()
+        assert rows, f"no local intervention of {city} in the ledger"
+        opened = OpenPage(browser, base_url, "/innovation")
+        if city != "chicago":
+            opened.choose_city(label)
+        opened.settle()
+        _check_effects(opened, rows)
+        opened.finish(screenshots, f"innovation-{city}")
+    estimated = warehouse.execute(
+        "select count(*) from marts.fct_intervention_effects where change_pct is not null"
+    ).fetchone()[0]
+    assert estimated > 0, "no evaluation with an estimate: the page checks only placeholders"
+
+
+def test_problem_page_shows_what_the_city_is_trying(site, browser, screenshots, warehouse):
+    base_url, _ = site
+    rows = warehouse.execute(EFFECTS_SQL, ["chicago"]).fetchall()
+    problem = next(r[2] for r in rows if r[4] != "—")
+    opened = OpenPage(browser, base_url, f"/problems/{problem}")
+    opened.settle()
+    _check_effects(opened, [r for r in rows if r[2] == problem])
+    for other in (r for r in rows if r[2] != problem):  # only this problem's efforts
+        assert opened.page.get_by_test_id(f"effect-{other[0]}-{other[1]}").count() == 0
+    opened.finish(screenshots, f"problem-{problem}-innovation")

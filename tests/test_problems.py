@@ -124,7 +124,7 @@ def test_department_cannot_be_attributed_more_than_its_spending(registry: Path):
         d["problems"]["violent_crime"]["budget_lines"][0]["share"] = 1.0
 
     edit(registry / "cities" / "chicago.yml", overspend)
-    with pytest.raises(RegistryError, match=r"department 'CPD' add up to"):
+    with pytest.raises(RegistryError, match=r"department 'Chicago Police Department' add up to"):
         resolve_registry(registry, cities=CITIES)
 
 
@@ -211,3 +211,122 @@ def test_moving_a_factor_to_no_authority_lowers_tractability_by_the_documented_a
 
     expected = 0.2 * (1 - 0) * weights["city_authority"] / sum(weights.values())
     assert before - after == pytest.approx(expected, abs=1e-9)
+
+
+# --------------------------------------------------------------------------------------------
+# The innovation ledger: local interventions (pipelines/interventions.py)
+# --------------------------------------------------------------------------------------------
+def _trials(document: dict, problem: str) -> list[dict]:
+    return document["problems"][problem]["local_interventions"]
+
+
+def _trial(document: dict, problem: str, trial_id: str) -> dict:
+    return next(t for t in _trials(document, problem) if t["id"] == trial_id)
+
+
+def test_shipped_ledger_has_sourced_efforts_with_areas_dates_and_leads():
+    resolved = resolve_registry(cities=CITIES)
+    trials = {(item.city, t.id): t for item in resolved for t in item.local_interventions}
+    readi = trials[("chicago", "readi_chicago")]
+    assert readi.area_type == "community_area"
+    assert set(readi.areas) == {"25", "26", "29", "67", "68"}
+    assert str(readi.start_month) == "2017-09-01" and readi.lead_sector == "nonprofit"
+    cure = trials[("nyc", "cure_violence_2012_sites")]
+    assert cure.areas == ["75", "77"] and cure.start_precision == "year"
+    assert trials[("nyc", "syep_expansion")].is_citywide
+    assert all(t.sources for t in trials.values())
+
+
+def test_unknown_area_is_refused_naming_file_key_and_known_areas(registry: Path):
+    edit(
+        registry / "cities" / "nyc.yml",
+        lambda d: _trial(d, "violent_crime", "cure_violence_2013_sites").update(
+            {"areas": [40, 999]}
+        ),
+    )
+    with pytest.raises(RegistryError) as error:
+        resolve_registry(
+            registry,
+            cities=CITIES,
+            area_lists=lambda city, area_type: (
+                frozenset({"40", "113", "75", "77"}) if area_type == "precinct" else None
+            ),
+        )
+    message = str(error.value)
+    assert "cities/nyc.yml" in message
+    assert "local_interventions.2.areas: unknown precinct '999' in nyc" in message
+    assert "4 known: 40, 75, 77, 113" in message
+
+
+def test_catalog_area_lists_check_the_areas_of_a_listed_type(registry: Path):
+    """The shipped catalogs list Chicago's community areas: area 99 is refused."""
+    edit(
+        registry / "cities" / "chicago.yml",
+        lambda d: _trial(d, "violent_crime", "readi_chicago").update({"areas": [25, 99]}),
+    )
+    with pytest.raises(RegistryError, match=r"readi_chicago|local_interventions\.\d+\.areas"):
+        resolve_registry(registry, cities=CITIES)
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"outcomes": ["murder_rate"]}, r"outcomes: unknown indicator id 'murder_rate'"),
+        ({"lead_sector": "church"}, r"local_interventions\.\d+\.lead_sector"),
+        ({"kind": "borrowed"}, r"local_interventions\.\d+\.kind"),
+        ({"start": "2017-13"}, r"not a real month: '2017-13'"),
+        ({"end": "2016-01"}, r"end: 2016-01 is before the start 2017-09"),
+        ({"comparison_areas": [25, 27]}, r"comparison_areas: \['25'\] are also treated areas"),
+        ({"intervention": "curfews"}, r"intervention: unknown intervention 'curfews'"),
+        ({"sources": []}, r"local_interventions\.\d+\.sources"),
+        ({"area_type": "city"}, r"a citywide effort \(area_type: city\) lists no areas"),
+    ],
+)
+def test_bad_local_intervention_is_refused_with_file_and_key(registry: Path, change, expected):
+    edit(
+        registry / "cities" / "chicago.yml",
+        lambda d: _trial(d, "violent_crime", "readi_chicago").update(change),
+    )
+    with pytest.raises(RegistryError, match=expected) as error:
+        resolve_registry(registry, cities=CITIES)
+    assert "cities/chicago.yml" in str(error.value)
+
+
+def test_local_intervention_ids_are_unique_in_a_city(registry: Path):
+    edit(
+        registry / "cities" / "chicago.yml",
+        lambda d: _trial(d, "low_graduation", "saga_math_tutoring").update(
+            {"id": "freshman_on_track"}
+        ),
+    )
+    with pytest.raises(RegistryError, match=r"id: 'freshman_on_track' is already used at"):
+        resolve_registry(registry, cities=CITIES)
+
+
+def test_ledger_tables_carry_areas_outcomes_and_budget_lines(tmp_path: Path):
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    write_registry(con, resolve_registry(cities=CITIES), "ledger")
+    areas = con.execute(
+        "select role, count(*) from raw.problem_registry__intervention_areas "
+        "where local_intervention_id = 'readi_chicago' group by 1 order by 1"
+    ).fetchall()
+    assert areas == [("comparison", 12), ("treated", 5)]
+    # no outcomes in the file: the problem's own outcomes, marked as such
+    outcomes = con.execute(
+        "select indicator_id, chosen_by from raw.problem_registry__intervention_outcomes "
+        "where city = 'chicago' and local_intervention_id = 'becoming_a_man' order by 1"
+    ).fetchall()
+    violent = next(
+        i
+        for i in resolve_registry(cities=CITIES)
+        if (i.city, i.problem.problem) == ("chicago", "violent_crime")
+    )
+    assert outcomes == [(o, "problem") for o in sorted(violent.problem.outcomes)]
+    spellings = con.execute(
+        "select department_name, spelling from raw.problem_registry__intervention_budget_lines "
+        "where local_intervention_id = 'one_summer_chicago_expansion' order by 2"
+    ).fetchall()
+    assert spellings == [
+        ("Department of Family and Support Services", "DFSS"),
+        ("Department of Family and Support Services", "Department of Family and Support Services"),
+    ]

@@ -104,7 +104,16 @@ cities as (
 
 select 'records' as rule, city, indicator_id, period_start, city_numerator, all_records as expected
 from record_based
-where city_numerator is distinct from all_records
+where (city_numerator is distinct from all_records
+       -- a second dataset of the indicator by another area type (e.g. shootings by precinct
+       -- beside the boroughs') has no city row of its own: the first listed dataset's is kept
+       and not exists (
+           select 1 from facts as city_row
+           where city_row.city = record_based.city and city_row.area_type = 'city'
+             and city_row.indicator_id = record_based.indicator_id
+             and city_row.period_grain = 'month' and city_row.period_start = record_based.period_start
+             and city_row.source_dataset <> record_based.source_dataset
+       ))
    or (n_area_rows > 0 and area_numerator_sum is distinct from records_with_area)
 
 union all

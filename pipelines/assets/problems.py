@@ -1,6 +1,6 @@
 """The problem registry as Dagster assets: `sources/problems/` validated and written to `raw`.
 
-One multi-asset writes six normalized tables, `raw.problem_registry__<table>`, all in one
+One multi-asset writes ten normalized tables, `raw.problem_registry__<table>`, all in one
 transaction (each is built as `<name>__loading`, then every table is swapped in at once), so
 dbt never sees a half-updated registry. Their asset keys, ["registry", "<table>"], are the
 dagster-dbt keys of the dbt source `registry` (models/staging/_registry_sources.yml).
@@ -22,6 +22,7 @@ from dagster import (
 )
 from dagster_duckdb import DuckDBResource
 
+from pipelines.interventions import LEDGER_COLUMNS, ledger_rows
 from pipelines.loading import META_DDL, RAW_SCHEMA
 from pipelines.problems import PROBLEMS_DIR, CityProblem, resolve_registry
 from pipelines.settings import PROJECT_ROOT
@@ -29,6 +30,12 @@ from pipelines.settings import PROJECT_ROOT
 REGISTRY_SOURCE = "registry"
 TABLE_PREFIX = "problem_registry__"
 
+LEDGER_TYPES = {
+    "start_month": pa.date32(),
+    "end_month": pa.date32(),
+    "ramp_up_months": pa.int32(),
+    "line_number": pa.int32(),
+}
 # Column name -> Arrow type of each table; the order is the column order in the warehouse.
 TABLES: dict[str, dict[str, pa.DataType]] = {
     "problems": {
@@ -93,6 +100,11 @@ TABLES: dict[str, dict[str, pa.DataType]] = {
         "local_status": pa.string(),
         "local_sources": pa.string(),
     },
+    # the innovation ledger (pipelines/interventions.py)
+    **{
+        name: {column: LEDGER_TYPES.get(column, pa.string()) for column in columns}
+        for name, columns in LEDGER_COLUMNS.items()
+    },
 }
 
 
@@ -107,7 +119,7 @@ def _shown(path: str | None) -> str | None:
 
 
 def registry_rows(registry: list[CityProblem]) -> dict[str, list[dict]]:
-    """The resolved registry flattened into the rows of the six tables."""
+    """The resolved registry flattened into the rows of the registry tables."""
     rows: dict[str, list[dict]] = {name: [] for name in TABLES}
     for item in registry:
         problem, key = item.problem, {"city": item.city, "problem_id": item.problem.problem}
@@ -185,12 +197,21 @@ def registry_rows(registry: list[CityProblem]) -> dict[str, list[dict]]:
                         "sources": "; ".join(intervention.sources),
                         "is_tried_locally": bool(local),
                         "local_where": "; ".join(t.where for t in local) or None,
-                        "local_since": min((t.since for t in local), default=None),
+                        "local_since": min((t.start_month.year for t in local), default=None),
                         "local_led_by": "; ".join(t.led_by for t in local if t.led_by) or None,
                         "local_status": "; ".join(sorted({t.status for t in local})) or None,
                         "local_sources": "; ".join(s for t in local for s in t.sources) or None,
                     }
                 )
+        ledger = ledger_rows(
+            item.city,
+            problem.problem,
+            problem.outcomes,
+            item.local_interventions,
+            _shown(item.city_file),
+        )
+        for name, table_rows in ledger.items():
+            rows[name] += table_rows
     return rows
 
 
@@ -202,7 +223,7 @@ def _arrow(name: str, rows: list[dict]) -> pa.Table:
 def write_registry(
     con: duckdb.DuckDBPyConnection, registry: list[CityProblem], load_id: str | None = None
 ) -> dict[str, int]:
-    """Replace the six `raw.problem_registry__*` tables in one transaction; rows per table.
+    """Replace the `raw.problem_registry__*` tables in one transaction; rows per table.
 
     A failure leaves the previous registry in place (nothing is swapped in until every
     table is built).
@@ -278,6 +299,10 @@ def problem_registry_assets() -> list[AssetsDefinition]:
         "actors": "Actors by sector standing astride each factor (engaged or potential).",
         "budget_lines": "Departments / agencies of the spending data funding each factor.",
         "interventions": "Known interventions per factor, evidence rating, local trials.",
+        "local_interventions": "The innovation ledger: efforts tried locally, lead, kind, dates.",
+        "intervention_areas": "Areas each local effort treats, and its comparison areas.",
+        "intervention_outcomes": "Outcome indicators each local effort aims at.",
+        "intervention_budget_lines": "Spending lines (department, program) paying for an effort.",
     }
 
     @multi_asset(

@@ -61,6 +61,9 @@ DEFAULT_TABLES = [
     PublishedTable(name="fct_indicator_gaps", title="Indicator gaps"),
     PublishedTable(name="fct_early_warnings", title="Early warnings"),
     PublishedTable(name="fct_problem_scores", title="Problem scores"),
+    PublishedTable(name="fct_intervention_effects", title="Local intervention effects"),
+    PublishedTable(name="fct_innovation_portfolio", title="Innovation ledger"),
+    PublishedTable(name="fct_intervention_spending", title="Local intervention spending"),
     PublishedTable(name="dim_indicators", title="Indicator catalog"),
 ]
 

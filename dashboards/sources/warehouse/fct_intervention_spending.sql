@@ -1,0 +1,2 @@
+-- Spending lines of each local intervention by fiscal year.
+select * from read_parquet('exports/fct_intervention_spending.parquet')
