@@ -42,6 +42,18 @@ def _real_dbt() -> str:
     return str(beside) if beside.exists() else shutil.which("dbt") or "dbt"
 
 
+def put_dbt_on_path() -> None:
+    """Put the interpreter's own bin folder first on PATH when dbt is there and PATH lacks it.
+
+    `.venv/bin/civic` run without an activated venv has no dbt on PATH, and dagster-dbt's
+    project preparer (the parse of a fresh clone) looks for a bare `dbt` there.
+    """
+    folder = Path(sys.executable).parent
+    path = os.environ.get("PATH", "")
+    if (folder / "dbt").exists() and str(folder) not in path.split(os.pathsep):
+        os.environ["PATH"] = os.pathsep.join([str(folder), path]) if path else str(folder)
+
+
 def dbt_executable(folder: Path) -> str:
     """A launcher for dbt in `folder` (written when missing or stale), else dbt itself."""
     dbt = _real_dbt()

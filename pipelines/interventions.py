@@ -76,7 +76,7 @@ class LocalIntervention(Strict):
 
     id: str = Field(description="Unique in the city file: how marts and pages name it.")
     intervention: str = Field(description="One of the problem's interventions.")
-    name: str = Field(min_length=1, description="The local name (e.g. READI Chicago).")
+    name: str = Field(min_length=1, description="The local name as the city calls it.")
     where: str = Field(min_length=1, description="The places in words.")
     area_type: str = Field(CITY_AREA_TYPE, description="`city` for a citywide effort.")
     areas: list[str] = Field([], description="Area ids it covers (none when citywide).")

@@ -7,6 +7,7 @@ from dagster import AssetExecutionContext
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
 from pipelines.automation import NO_RETRY
+from pipelines.child_processes import put_dbt_on_path
 from pipelines.dbt_sources import write_dbt_sources
 from pipelines.settings import DBT_PROJECT_DIR
 
@@ -32,6 +33,7 @@ def manifest_is_stale(project: DbtProject) -> bool:
 # manifest stale), then parse, since @dbt_assets reads manifest.json at import time and a
 # fresh clone has none.
 write_dbt_sources(DBT_PROJECT_DIR)
+put_dbt_on_path()
 if manifest_is_stale(dbt_project):
     dbt_project.preparer.prepare(dbt_project)
 
