@@ -16,8 +16,11 @@ Building blocks (formulas in ANALYTICS.md, section "Detectors"):
   than Poisson (crime clusters), so the test is quasi-binomial: counts are divided by a
   dispersion phi estimated from the series' own earlier windows of the same length, and the
   deviate is referred to Student's t on the dispersion's degrees of freedom.
-- `scan`: the smallest window p-value over several window lengths (a sudden day, a burst of
-  a few days, a week), Bonferroni-adjusted for the number of windows.
+- `scan`: the window p-values over several window lengths (a sudden day, a burst of a few
+  days, a week) combined by Simes' rule, min_k (m p_(k) / k) (valid for positively dependent
+  tests, at least as powerful as Bonferroni). A window longer than
+  one period counts only while its latest period is itself above its expected count, so an
+  event is not re-flagged for a week after it ended.
 - `nb_cusum`: negative-binomial CUSUM for a doubling of the expected count.
 - `calibrate`: a detector's statistic turned into a p-value against the same detector's
   statistics in the same family of series (one city, grain and indicator) over the earlier
@@ -46,7 +49,7 @@ class ScanSettings:
     windows: tuple[int, ...] = (1, 3, 7)
     dispersion_history: int = 91
     dispersion_min_history: int = 28
-    tail_df: float = 12.0
+    tail_df: float = 8.0
     cusum_ratio: float = 2.0
 
 
@@ -181,18 +184,31 @@ def window_test(
 def scan(
     y: np.ndarray, intensity: np.ndarray, settings: ScanSettings, direction: int = 1
 ) -> dict[str, np.ndarray]:
-    """Smallest window p-value over settings.windows, times the number of windows."""
+    """Window p-values over settings.windows combined by Simes' rule; the window with the
+    smallest p-value gives the observed and expected counts reported."""
     tests = [window_test(y, intensity, w, settings, direction) for w in settings.windows]
+    # a window of several periods counts only while its latest period is itself above (for
+    # a fall: below) its own expected count: an event days ago is not news every day after
+    latest = window_test(y, intensity, 1, settings, direction)
+    active = direction * (latest["observed"] - latest["expected"]) > 0
+    for w, test in zip(settings.windows, tests, strict=True):
+        if w > 1:
+            test["p"] = np.where(active | np.isnan(test["p"]), test["p"], 1.0)
     p = np.stack([t["p"] for t in tests])
     testable = ~np.isnan(p).any(axis=0)
     best = np.argmin(np.where(np.isnan(p), np.inf, p), axis=0)
+    # Simes' combination min_k (m p_(k) / k): valid for positively dependent tests (windows
+    # ending on the same period share their counts) and never weaker than Bonferroni
+    ordered = np.sort(np.where(np.isnan(p), 1.0, p), axis=0)
+    m = len(tests)
+    combined = np.min(ordered * m / np.arange(1, m + 1)[:, None, None], axis=0)
     pick = lambda key: np.take_along_axis(  # noqa: E731
         np.stack([t[key] for t in tests]), best[None], axis=0
     )[0]
     windows = np.asarray(settings.windows)[best]
     nan = np.nan
     return {
-        "p": np.where(testable, np.minimum(1.0, len(tests) * p.min(axis=0)), nan),
+        "p": np.where(testable, np.minimum(1.0, combined), nan),
         "window": np.where(testable, windows, nan),
         "observed": np.where(testable, pick("observed"), nan),
         "expected": np.where(testable, pick("expected"), nan),

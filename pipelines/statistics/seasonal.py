@@ -16,7 +16,7 @@ variance of the month's count includes the uncertainty of the prediction itself,
 times an inflation c >= 1: the mean squared standardized residual of the series' own earlier
 predictions (the last `residual_history` months, each predicted from the data before it), so
 misfit the in-sample dispersion cannot see (a trend that bends, a shift in level) widens the
-baseline honestly. The p-value (one-sided, a rise) is the larger of a negative binomial tail
+baseline honestly; a month is tested only once `residual_min_history` such predictions exist. The p-value (one-sided, a rise) is the larger of a negative binomial tail
 with mean mu and variance c v (exact for small counts) and a Student-t tail on
 (y - mu) / sqrt(c v) with `tail_df` degrees of freedom (heavy-tailed shocks, large counts).
 A window with fewer than `min_events` events cannot support a GLM: the month is then tested
@@ -44,7 +44,7 @@ class SeasonalSettings:
     iterations: int = 25
     residual_history: int = 36
     residual_min_history: int = 12
-    tail_df: float = 12.0
+    tail_df: float = 8.0
 
 
 def _design(months: np.ndarray, index: np.ndarray, harmonics: int, trend: bool) -> np.ndarray:
@@ -171,11 +171,13 @@ def _calibrated(y: np.ndarray, out: dict, settings: SeasonalSettings, direction:
         resid2 = np.where(glm, (y - mu) ** 2 / v, np.nan)
     s, periods = y.shape
     inflation = np.ones((s, periods))
+    residual_n = np.zeros((s, periods))
     for t in range(periods):
         earlier = resid2[:, max(0, t - settings.residual_history) : t]
         n = (~np.isnan(earlier)).sum(1)
         mean = np.where(n > 0, np.nansum(earlier, 1) / np.maximum(n, 1), 1.0)
-        inflation[:, t] = np.where(n >= settings.residual_min_history, np.maximum(1.0, mean), 1.0)
+        inflation[:, t] = np.where(n >= settings.residual_min_history, np.maximum(1.0, mean), np.nan)
+        residual_n[:, t] = n
     var = inflation * v
     with np.errstate(invalid="ignore", divide="ignore"):
         over = np.maximum(var - mu, 1e-9 * mu)
@@ -184,9 +186,12 @@ def _calibrated(y: np.ndarray, out: dict, settings: SeasonalSettings, direction:
             nb = stats.nbinom.sf(np.ceil(y) - 1, size, size / (size + mu))
         else:
             nb = stats.nbinom.cdf(np.floor(y), size, size / (size + mu))
-        tail = stats.t.sf(direction * (y - mu) / np.sqrt(var), settings.tail_df)
+        # heavy tail; no heavier-than-needed df once the inflation rests on many months
+        df = np.minimum(settings.tail_df, np.maximum(residual_n - 1, 1))
+        tail = stats.t.sf(direction * (y - mu) / np.sqrt(var), df)
         p = np.maximum(nb, tail)
-    out["p"] = np.where(glm, p, out["p"])
+    # a GLM month is testable once its inflation rests on residual_min_history predictions
+    out["p"] = np.where(glm, np.where(np.isnan(inflation), np.nan, p), out["p"])
     out["inflation"] = np.where(glm, inflation, np.nan)
     return out
 

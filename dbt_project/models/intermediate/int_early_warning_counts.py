@@ -32,7 +32,7 @@ GRAIN_SETTINGS = {
         baseline=8, guard=2, windows=(1, 2, 4), dispersion_history=52, dispersion_min_history=12
     ),
     "month": ScanSettings(
-        baseline=7, guard=2, windows=(1,), dispersion_history=24, dispersion_min_history=6
+        baseline=7, guard=2, windows=(1,), dispersion_history=24, dispersion_min_history=12
     ),
 }
 OUTPUT_COLUMNS = [
