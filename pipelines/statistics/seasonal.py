@@ -16,7 +16,8 @@ variance of the month's count includes the uncertainty of the prediction itself,
 times an inflation c >= 1: the mean squared standardized residual of the series' own earlier
 predictions (the last `residual_history` months, each predicted from the data before it), so
 misfit the in-sample dispersion cannot see (a trend that bends, a shift in level) widens the
-baseline honestly; a month is tested only once `residual_min_history` such predictions exist. The p-value (one-sided, a rise) is the larger of a negative binomial tail
+baseline honestly; a month is tested only once `residual_min_history` such predictions
+exist. The p-value (one-sided, a rise) is the larger of a negative binomial tail
 with mean mu and variance c v (exact for small counts) and a Student-t tail on
 (y - mu) / sqrt(c v) with `tail_df` degrees of freedom (heavy-tailed shocks, large counts).
 A window with fewer than `min_events` events cannot support a GLM: the month is then tested
@@ -176,7 +177,8 @@ def _calibrated(y: np.ndarray, out: dict, settings: SeasonalSettings, direction:
         earlier = resid2[:, max(0, t - settings.residual_history) : t]
         n = (~np.isnan(earlier)).sum(1)
         mean = np.where(n > 0, np.nansum(earlier, 1) / np.maximum(n, 1), 1.0)
-        inflation[:, t] = np.where(n >= settings.residual_min_history, np.maximum(1.0, mean), np.nan)
+        enough = n >= settings.residual_min_history
+        inflation[:, t] = np.where(enough, np.maximum(1.0, mean), np.nan)
         residual_n[:, t] = n
     var = inflation * v
     with np.errstate(invalid="ignore", divide="ignore"):
