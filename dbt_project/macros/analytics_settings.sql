@@ -10,7 +10,6 @@
 {% macro analytics_setting(name) -%}
     {%- set defaults = {
         'interval_level': 0.95,
-        'gap_significance_z': 1.96,
         'trend_window_years': 5,
         'trend_min_points': 3,
         'ew_count_grains': ['day', 'month'],
