@@ -141,12 +141,13 @@ def window_test(
     f_window, _ = rolling_sum(f, window)
     f_base, _ = rolling_sum(f, b, window + g)
     ok = (n_window == window) & (n_base == b) & (f_base > 0)
-    q = f_window / (f_window + f_base)
-    expected = base * f_window / f_base
-    # squared Pearson residuals of earlier windows; half an event in the baseline keeps
-    # the denominator positive when the baseline is empty
-    floor = 0.5 * f_window / f_base
-    resid2 = np.where(ok, (observed - expected) ** 2 / (expected + floor), np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        q = f_window / (f_window + f_base)
+        expected = base * f_window / f_base
+        # squared Pearson residuals of earlier windows; half an event in the baseline keeps
+        # the denominator positive when the baseline is empty
+        floor = 0.5 * f_window / f_base
+        resid2 = np.where(ok, (observed - expected) ** 2 / (expected + floor), np.nan)
     hist_sum, hist_n = rolling_sum(resid2, settings.dispersion_history, window)
     has_hist = hist_n >= settings.dispersion_min_history
     base_sq, _ = rolling_sum(y * y, b, window + g)
