@@ -69,10 +69,17 @@ def model(dbt, session):
         return pd.DataFrame({c: pd.Series(dtype="object") for c in OUTPUT_COLUMNS})
     pairs = pairs.sort_values([*SERIES_KEY, "period_start"]).reset_index(drop=True)
     pairs["change"] = pairs["value"] - pairs["value_before"]
-    # the sd of the series' earlier changes (not this one), for historical_change
-    grouped = pairs.groupby(SERIES_KEY, dropna=False)["change"]
-    pairs["history_sd"] = grouped.transform(lambda c: c.expanding().std().shift(1))
+    # the sd of the series' earlier changes (not this one), for historical_change, from
+    # running sums within each series (sums of the earlier changes and of their squares)
+    grouped = pairs.groupby(SERIES_KEY, dropna=False, sort=False)
     pairs["history_n"] = grouped.cumcount()
+    earlier_sum = grouped["change"].cumsum() - pairs["change"]
+    earlier_squares = (pairs["change"] ** 2).groupby(
+        [pairs[k] for k in SERIES_KEY], dropna=False, sort=False
+    ).cumsum() - pairs["change"] ** 2
+    n = pairs["history_n"]
+    variance = (earlier_squares - earlier_sum**2 / n.where(n > 0)) / (n - 1).where(n > 1)
+    pairs["history_sd"] = np.sqrt(variance.clip(lower=0))
 
     has_counts = (
         (pairs.value_kind == "event_rate")

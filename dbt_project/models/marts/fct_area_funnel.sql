@@ -12,7 +12,7 @@
 --                        the expected count, Cornish-Fisher), in the value's unit
 --   overdispersion       phi of the areas (mean squared z-score, the largest and smallest
 --                        10 % winsorised), floored at 1: areas differ by more than chance
---   limit_998_*_overdispersed  the 99.8 % limits widened by sqrt(phi) (z-score scale)
+--   limit_998_*_overdispersed  the 99.8 % limits' distance from the expected count x sqrt(phi)
 --   position             inside | above_95 | above_998 | below_95 | below_998 (Poisson
 --                        limits), and eb_value / eb_lower / eb_upper the area's
 --                        empirical-Bayes rate (int_small_area_rates).
@@ -107,9 +107,9 @@ select
     cast(count_998_lower * per_event as double) as limit_998_lower,
     cast(count_998_upper * per_event as double) as limit_998_upper,
     cast(overdispersion as double) as overdispersion,
-    cast(greatest(0, expected - 3.090232 * sqrt(overdispersion * expected)) * per_event as double)
+    cast(greatest(0, expected - sqrt(overdispersion) * (expected - count_998_lower)) * per_event as double)
         as limit_998_lower_overdispersed,
-    cast((expected + 3.090232 * sqrt(overdispersion * expected)) * per_event as double)
+    cast((expected + sqrt(overdispersion) * (count_998_upper - expected)) * per_event as double)
         as limit_998_upper_overdispersed,
     cast(case
         when numerator > count_998_upper then 'above_998'
