@@ -35,6 +35,7 @@ LEVEL_Z = {"watch": 1.96, "warning": 2.576, "alert": 3.09}
 NOMINAL = {level: 0.5 * math.erfc(z / math.sqrt(2)) for level, z in LEVEL_Z.items()}
 PLANTED_SPIKE_PATH = [
     "int_indicator_values__crime",
+    "int_indicator_values__building_permits",
     "fct_indicator_values",
     "int_analytic_values",
     "int_early_warning_series",
@@ -217,11 +218,12 @@ def _dbt(warehouse: Path, tmp_path: Path, *args: str) -> None:
 
 
 def test_planted_spike_raises_an_alert_at_the_right_day_and_area(built_warehouse, tmp_path):
-    """Real counts everywhere, plus 15 violent incidents in Austin (community area 25) on
-    15 Aug 2022 (the daily count scan) and 250 property incidents in Uptown (3) in Oct 2022
-    (the monthly scan of Uptown's share of the city); both real series are quiet there before
-    planting. Both survive false-discovery control across the city's areas and reach the
-    board at the alert level; no other area is flagged that day."""
+    """Real data everywhere, plus 25 violent incidents in Austin (community area 25) on
+    15 Aug 2022 (the daily count scan), and no building permits in Near North Side (8) in
+    Nov 2022 instead of its 214 (the monthly scan of its share of the city's permits: a fall
+    is the bad news there); both real series are quiet there before. Both survive
+    false-discovery control across the city's areas and reach the board at the alert level;
+    no other area is flagged that day."""
     con = _connect(built_warehouse)
     before = con.execute(
         """
@@ -229,8 +231,8 @@ def test_planted_spike_raises_an_alert_at_the_right_day_and_area(built_warehouse
         where area_type = 'community_area'
           and ((area_id = '25' and indicator_id = 'violent_crime_rate'
                 and period_start = date '2022-08-15')
-            or (area_id = '3' and indicator_id = 'property_crime_rate'
-                and series_grain = 'month' and period_start = date '2022-10-01'))
+            or (area_id = '8' and indicator_id = 'building_permits_rate'
+                and series_grain = 'month' and period_start = date '2022-11-01'))
         """
     ).fetchone()[0]
     assert before == 0, "the real series is quiet on the planted periods"
@@ -244,21 +246,17 @@ def test_planted_spike_raises_an_alert_at_the_right_day_and_area(built_warehouse
             " as occurred_month, {area} as community_area_id)"
             " from intermediate.int_crimes_classified where crime_category = '{cat}' limit 1"
         )
-        for i in range(15):
+        for i in range(25):
             rw.execute(
                 "insert into intermediate.int_crimes_classified "
                 + template.format(
-                    ts=f"timestamp '2022-08-15 {i:02d}:00:00'", area=25, cat="violent"
+                    ts=f"timestamp '2022-08-15 {i % 24:02d}:00:00'", area=25, cat="violent"
                 )
             )
-        for i in range(250):
-            day = 1 + i % 31
-            rw.execute(
-                "insert into intermediate.int_crimes_classified "
-                + template.format(
-                    ts=f"timestamp '2022-10-{day:02d} 12:00:00'", area=3, cat="property"
-                )
-            )
+        rw.execute(
+            "delete from intermediate.int_building_permits "
+            "where community_area_id = 8 and issued_month = date '2022-11-01'"
+        )
     # only the path from the crime counts to the alerts (other marts are not needed here)
     _dbt(copy, tmp_path, "run", "-s", *PLANTED_SPIKE_PATH)
 
@@ -276,8 +274,8 @@ def test_planted_spike_raises_an_alert_at_the_right_day_and_area(built_warehouse
             """
             select level, observed, expected, message
             from marts.fct_early_warnings
-            where area_id = '3' and indicator_id = 'property_crime_rate'
-              and series_grain = 'month' and period_start = date '2022-10-01'
+            where area_id = '8' and indicator_id = 'building_permits_rate'
+              and series_grain = 'month' and period_start = date '2022-11-01'
             """
         ).fetchone()
         other_areas = spiked.execute(
@@ -290,9 +288,10 @@ def test_planted_spike_raises_an_alert_at_the_right_day_and_area(built_warehouse
         ).fetchone()[0]
     assert day_alert is not None and day_alert[0] == "alert", day_alert
     assert str(day_alert[1]) == "2022-08-15"
-    assert day_alert[5] == 1 and day_alert[2] - day_alert[3] >= 10  # 15 planted on one day
-    assert day_alert[6] <= 0.01 and day_alert[7] > 100  # BH across the city's ~156 series
+    assert day_alert[5] == 1 and day_alert[2] - day_alert[3] >= 20  # 25 planted on one day
+    assert day_alert[6] <= 0.01 and day_alert[7] > 100  # BH across the city's 156 series
     assert "Austin" in day_alert[4] and "15 Aug 2022" in day_alert[4]
     assert month_alert is not None and month_alert[0] == "alert", month_alert
-    assert "Uptown" in month_alert[3] and "Oct 2022" in month_alert[3]
+    assert month_alert[1] == 0 and month_alert[2] > 100, month_alert  # fell to 0
+    assert "Near North Side" in month_alert[3] and "fell to 0" in month_alert[3]
     assert other_areas == 0

@@ -49,7 +49,7 @@ class ScanSettings:
     windows: tuple[int, ...] = (1, 3, 7)
     dispersion_history: int = 91
     dispersion_min_history: int = 28
-    tail_df: float = 8.0
+    tail_df: float = 3.0
     cusum_ratio: float = 2.0
 
 
@@ -150,11 +150,12 @@ def window_test(
         resid2 = np.where(ok, (observed - expected) ** 2 / (expected + floor), np.nan)
     hist_sum, hist_n = rolling_sum(resid2, settings.dispersion_history, window)
     has_hist = hist_n >= settings.dispersion_min_history
-    base_sq, _ = rolling_sum(y * y, b, window + g)
-    base_mean = base / b
-    base_var = (base_sq - base * base / b) / (b - 1)
+    # local dispersion: the baseline periods' own Pearson residuals against the same
+    # intensity, sum (y_j - c f_j)^2 / (c f_j) / (B - 1) with c = base / f_base, which is
+    # (f_base / base) sum(y_j^2 / f_j) - base
     with np.errstate(divide="ignore", invalid="ignore"):
-        local = np.where(base_mean > 0, base_var / base_mean, 1.0)
+        scaled_sq, _ = rolling_sum(np.where(f > 0, y * y / f, np.nan), b, window + g)
+        local = np.where(base > 0, (f_base / base * scaled_sq - base) / (b - 1), 1.0)
         dispersion = np.maximum(1.0, np.where(has_hist, hist_sum / np.maximum(hist_n, 1), local))
         df = np.where(has_hist, np.maximum(hist_n / window - 1, 1), b - 1)
         k = observed / dispersion
@@ -170,7 +171,10 @@ def window_test(
         # heavy-tailed shocks to the rate (weather, events): a Student-t tail on the
         # dispersion-scaled deviate; the larger p-value of the two models is kept
         deviate = direction * (observed - expected) / np.sqrt(dispersion * (expected + floor))
-        tail = stats.t.sf(deviate, settings.tail_df) if settings.tail_df else 0.0
+        # the heavy tail belongs to the extra-Poisson part of the variance (a share
+        # 1 - 1/phi of it): a nearly Poisson series keeps nearly normal tails
+        shock_share = np.clip(1 - 1 / dispersion, settings.tail_df / 1000, 1)
+        tail = stats.t.sf(deviate, settings.tail_df / shock_share) if settings.tail_df else 0.0
     p = np.where(ok, np.maximum(_t_corrected(exact, df), tail), np.nan)
     nan = np.nan
     return {

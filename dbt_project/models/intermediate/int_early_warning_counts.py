@@ -10,9 +10,12 @@ months the count of the rest of the city's areas of the same type, so an area is
 its share of the city: seasons and citywide swings move every area and cancel, which a
 7-month baseline could not separate from a change. Citywide monthly series have nothing to
 be relative to and are left to the seasonal GLM (int_early_warning_seasonal) once three
-years exist. Methods and settings:
-pipelines/statistics/detection.py and ANALYTICS.md ("Detectors"). Settings per grain can be
-changed with the var ew_detector_overrides, a JSON object such as
+years exist. Monthly counts of an indicator that also has daily series in the city (crime)
+are watched day by day instead (the scan's 7-day window); a month-on-7-months test of them
+adds no power and cannot tell a seasonal or structural shift from an outbreak, so they get
+no count-scan rows here (the seasonal GLM still tests them once three years exist).
+Methods and settings: pipelines/statistics/detection.py and ANALYTICS.md ("Detectors").
+Settings per grain can be changed with the var ew_detector_overrides, a JSON object such as
 '{"day": {"baseline": 21, "windows": [1, 3]}}'.
 """
 
@@ -32,7 +35,11 @@ GRAIN_SETTINGS = {
         baseline=8, guard=2, windows=(1, 2, 4), dispersion_history=52, dispersion_min_history=12
     ),
     "month": ScanSettings(
-        baseline=7, guard=2, windows=(1,), dispersion_history=24, dispersion_min_history=12
+        baseline=7,
+        guard=2,
+        windows=(1,),
+        dispersion_history=24,
+        dispersion_min_history=12,
     ),
 }
 OUTPUT_COLUMNS = [
@@ -128,10 +135,15 @@ def model(dbt, session):
     series = dbt.ref("int_early_warning_series").df()
     series["period_start"] = pd.to_datetime(series["period_start"]).dt.date
     # pandas groups on null keys only with dropna=False; the city rows have area_id set
+    daily = set(
+        map(tuple, series.loc[series.series_grain == "day", ["city", "indicator_id"]].values)
+    )
     frames = []
-    for (_, grain, _), family in series.groupby(
+    for (city, grain, indicator), family in series.groupby(
         ["city", "series_grain", "indicator_id"], dropna=False, sort=True
     ):
+        if grain == "month" and (city, indicator) in daily:
+            continue
         for _, same_direction in family.groupby("worse_sign"):
             frames.append(family_rows(same_direction, grain, settings_for(grain, overrides)))
     if not frames:
