@@ -7,10 +7,9 @@ Written from the published algorithm, as implemented in R `surveillance::earsC`
   sigma = max(sd, min_sigma); statistic C1 = (y_t - mean) / sigma; alarm if
   y_t > mean + z * sigma.
 - C2: the same with the baseline t-9..t-3 (a 2-period guard band).
-- C3: C3_t = C2_t + max(0, C2_{t-1} - 1) + max(0, C2_{t-2} - 1); alarm if C3_t > z.
-  (R's earsC writes its C3 upper bound with the observed count where the baseline mean
-  belongs, which makes its alarm depend only on the two lagged terms; we follow the
-  published CDC definition, as the brief and docs/ANALYTICS.md say.)
+- C3: C3_t = max(0, C2_t - 1) + max(0, C2_{t-1} - 1) + max(0, C2_{t-2} - 1), the sum of the
+  excesses of C2 over 1 in the current and two previous periods (the CDC definition);
+  alarm if C3_t > z.
 
 `direction = -1` mirrors the detectors for series where a fall is the bad news
 (statistic = (mean - y_t) / sigma), as the warehouse does for higher-is-better indicators.
@@ -87,7 +86,7 @@ def ears_c3(
     z: float = NormalDist().inv_cdf(1 - 0.001),
     direction: int = 1,
 ) -> list[EarsPoint]:
-    """C3 = C2_t + sum of max(0, C2 - 1) over t-1 and t-2."""
+    """C3 = sum of max(0, C2 - 1) over t, t-1 and t-2."""
     c2 = ears_c1_c2(
         counts, guard=2, baseline=baseline, min_sigma=min_sigma, z=z, direction=direction
     )
@@ -101,8 +100,7 @@ def ears_c3(
         ):
             out.append(EarsPoint(None, None, None, None))
             continue
-        lags = max(0.0, c2[t - 1].statistic - 1) + max(0.0, c2[t - 2].statistic - 1)
-        stat = point.statistic + lags
+        stat = sum(max(0.0, c2[t - i].statistic - 1) for i in range(3))
         out.append(EarsPoint(point.mean, point.sigma, stat, stat > z))
     return out
 

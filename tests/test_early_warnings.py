@@ -1,7 +1,9 @@
-"""The analytic layer on real data: intervals and small-number flags, EARS detectors against
-an independent implementation, the measured false-alarm rate, and a planted spike.
+"""The analytic layer on real data: intervals and small-number flags, EARS statistics against
+an independent implementation, the published EARS thresholds' false-alarm rate, and planted
+spikes that go all the way through dbt to the board (fct_early_warnings).
 
-The false-alarm figures asserted here are the ones reported in dbt_project/ANALYTICS.md.
+Calibration (false-alarm rates, power, false discoveries) of the production detectors:
+tests/test_detector_calibration.py.
 """
 
 from __future__ import annotations
@@ -33,12 +35,16 @@ LEVEL_Z = {"watch": 1.96, "warning": 2.576, "alert": 3.09}
 NOMINAL = {level: 0.5 * math.erfc(z / math.sqrt(2)) for level, z in LEVEL_Z.items()}
 PLANTED_SPIKE_PATH = [
     "int_indicator_values__crime",
+    "int_indicator_values__building_permits",
     "fct_indicator_values",
     "int_analytic_values",
     "int_early_warning_series",
     "int_early_warning_ears",
+    "int_early_warning_counts",
     "int_early_warning_seasonal",
     "int_early_warning_annual",
+    "int_early_warning_tests",
+    "int_early_warning_fdr",
     "fct_early_warnings",
 ]
 SERIES_KEY = "city, area_type, area_id, indicator_id, breakdown_type, breakdown_value"
@@ -163,73 +169,8 @@ def test_ears_statistics_match_the_reference_implementation(built_warehouse, gra
     assert compared > (1000 if grain == "day" else 300)
 
 
-# --- calibration on real history ----------------------------------------------------------
-
-
-def _alarm_rates(con, where: str = "true") -> dict[str, float]:
-    row = con.execute(
-        f"""
-        select
-            count(*) as n,
-            count(*) filter (where c2_level in ('watch', 'warning', 'alert')),
-            count(*) filter (where c2_level in ('warning', 'alert')),
-            count(*) filter (where c2_level = 'alert')
-        from intermediate.int_early_warning_ears
-        where series_grain = 'day' and area_type = 'community_area' and c2_stat is not null
-          and {where}
-        """
-    ).fetchone()
-    n = row[0]
-    return {"n": n, "watch": row[1] / n, "warning": row[2] / n, "alert": row[3] / n}
-
-
-def test_false_alarm_rate_on_chicago_2022_daily_counts(built_warehouse):
-    """Every flag on 2022's daily counts counts as a false alarm (an upper bound: some are
-    real). With the quasi-Poisson confirmation every level fires at or below its nominal
-    rate (ANALYTICS.md: watch 1.0 %, warning 0.30 %, alert 0.088 % of area-days, against
-    nominal 2.5 %, 0.5 %, 0.1 %)."""
-    con = _connect(built_warehouse)
-    rates = _alarm_rates(con)
-    print("measured C2 flag rates on 2022 daily community-area counts:", rates)
-    print("nominal:", NOMINAL)
-    assert rates["n"] > 40000
-    for level, nominal in NOMINAL.items():
-        assert rates[level] <= nominal, (level, rates[level], nominal)
-    # the levels are nested and each one actually fires on real data
-    assert rates["watch"] >= rates["warning"] >= rates["alert"] > 0
-
-
-def test_quasi_poisson_confirmation_is_what_brings_the_alert_level_to_nominal(built_warehouse):
-    """Without the dispersion (plain Poisson confirmation at the normal thresholds, the
-    previous rule) the alert level ran at ~2.3x nominal on the same area-days: crime counts
-    are overdispersed. Recomputed here from the stored statistics."""
-    con = _connect(built_warehouse)
-    z = LEVEL_Z["alert"]
-    n, plain, quasi, thresholds = con.execute(
-        f"""
-        select
-            count(*),
-            count(*) filter (
-                where c2_stat >= {z} and c2_poisson_z >= {z} and observed >= min_count
-            ),
-            count(*) filter (where c2_level = 'alert'),
-            list(distinct confirm_alert_z)
-        from intermediate.int_early_warning_ears
-        where series_grain = 'day' and area_type = 'community_area' and c2_stat is not null
-        """
-    ).fetchone()
-    print(f"alert level, plain Poisson: {plain}/{n}; quasi-Poisson: {quasi}/{n}")
-    assert plain / n > NOMINAL["alert"] > quasi / n
-    # the confirmation threshold is Student's t with B - 1 = 27 df at the alert's tail
-    assert thresholds == [pytest.approx(3.4207, abs=1e-3)]
-    # dispersion is floored at 1 and the confirmation never exceeds the Poisson deviate
-    bad = con.execute(
-        """
-        select count(*) from intermediate.int_early_warning_ears
-        where c2_dispersion < 1 or abs(c2_confirm_z) > abs(c2_poisson_z) + 1e-9
-        """
-    ).fetchone()[0]
-    assert bad == 0
+# --- published thresholds -----------------------------------------------------------------
+# (the calibration of the production detectors on real series: test_detector_calibration.py)
 
 
 def test_published_ears_defaults_alarm_far_above_nominal(built_warehouse):
@@ -277,9 +218,12 @@ def _dbt(warehouse: Path, tmp_path: Path, *args: str) -> None:
 
 
 def test_planted_spike_raises_an_alert_at_the_right_day_and_area(built_warehouse, tmp_path):
-    """Real counts everywhere, plus 15 violent incidents in Austin (community area 25) on
-    15 Aug 2022 (daily C2) and 250 property incidents in Uptown (3) in Oct 2022 (monthly
-    C2); both real series are quiet there before planting."""
+    """Real data everywhere, plus 25 violent incidents in Austin (community area 25) on
+    15 Aug 2022 (the daily count scan), and no building permits in Near North Side (8) in
+    Nov 2022 instead of its 214 (the monthly scan of its share of the city's permits: a fall
+    is the bad news there); both real series are quiet there before. Both survive
+    false-discovery control across the city's areas and reach the board at the alert level;
+    no other area is flagged that day."""
     con = _connect(built_warehouse)
     before = con.execute(
         """
@@ -287,8 +231,8 @@ def test_planted_spike_raises_an_alert_at_the_right_day_and_area(built_warehouse
         where area_type = 'community_area'
           and ((area_id = '25' and indicator_id = 'violent_crime_rate'
                 and period_start = date '2022-08-15')
-            or (area_id = '3' and indicator_id = 'property_crime_rate'
-                and series_grain = 'month' and period_start = date '2022-10-01'))
+            or (area_id = '8' and indicator_id = 'building_permits_rate'
+                and series_grain = 'month' and period_start = date '2022-11-01'))
         """
     ).fetchone()[0]
     assert before == 0, "the real series is quiet on the planted periods"
@@ -303,39 +247,37 @@ def test_planted_spike_raises_an_alert_at_the_right_day_and_area(built_warehouse
             " from intermediate.int_crime_incidents_classified"
             " where city = 'chicago' and crime_category = '{cat}' limit 1"
         )
-        for i in range(15):
+        for i in range(25):
             rw.execute(
                 "insert into intermediate.int_crime_incidents_classified "
                 + template.format(
-                    ts=f"timestamp '2022-08-15 {i:02d}:00:00'", area=25, cat="violent"
+                    ts=f"timestamp '2022-08-15 {i % 24:02d}:00:00'", area=25, cat="violent"
                 )
             )
-        for i in range(250):
-            day = 1 + i % 31
-            rw.execute(
-                "insert into intermediate.int_crime_incidents_classified "
-                + template.format(
-                    ts=f"timestamp '2022-10-{day:02d} 12:00:00'", area=3, cat="property"
-                )
-            )
+        rw.execute(
+            "delete from intermediate.int_building_permits where city = 'chicago'"
+            " and area_type = 'community_area' and cast(area_id as varchar) = '8'"
+            " and issued_month = date '2022-11-01'"
+        )
     # only the path from the crime counts to the alerts (other marts are not needed here)
     _dbt(copy, tmp_path, "run", "-s", *PLANTED_SPIKE_PATH)
 
     with duckdb.connect(str(copy), read_only=True) as spiked:
         day_alert = spiked.execute(
             """
-            select level, run_start_period, observed, expected, message
+            select level, run_start_period, observed, expected, message, window_periods,
+                   q_value, family_tests
             from marts.fct_early_warnings
             where area_id = '25' and indicator_id = 'violent_crime_rate'
-              and series_grain = 'day' and period_start = date '2022-08-15' and method = 'ears_c2'
+              and series_grain = 'day' and period_start = date '2022-08-15'
             """
         ).fetchone()
         month_alert = spiked.execute(
             """
             select level, observed, expected, message
             from marts.fct_early_warnings
-            where area_id = '3' and indicator_id = 'property_crime_rate'
-              and series_grain = 'month' and period_start = date '2022-10-01' and method = 'ears_c2'
+            where area_id = '8' and indicator_id = 'building_permits_rate'
+              and series_grain = 'month' and period_start = date '2022-11-01'
             """
         ).fetchone()
         other_areas = spiked.execute(
@@ -348,8 +290,10 @@ def test_planted_spike_raises_an_alert_at_the_right_day_and_area(built_warehouse
         ).fetchone()[0]
     assert day_alert is not None and day_alert[0] == "alert", day_alert
     assert str(day_alert[1]) == "2022-08-15"
-    assert day_alert[2] - day_alert[3] >= 10  # 15 planted on top of a real day
+    assert day_alert[5] == 1 and day_alert[2] - day_alert[3] >= 20  # 25 planted on one day
+    assert day_alert[6] <= 0.01 and day_alert[7] > 100  # BH across the city's 156 series
     assert "Austin" in day_alert[4] and "15 Aug 2022" in day_alert[4]
     assert month_alert is not None and month_alert[0] == "alert", month_alert
-    assert "Uptown" in month_alert[3] and "Oct 2022" in month_alert[3]
+    assert month_alert[1] == 0 and month_alert[2] > 100, month_alert  # fell to 0
+    assert "Near North Side" in month_alert[3] and "fell to 0" in month_alert[3]
     assert other_areas == 0

@@ -330,3 +330,79 @@ def test_ledger_tables_carry_areas_outcomes_and_budget_lines(tmp_path: Path):
         ("Department of Family and Support Services", "DFSS"),
         ("Department of Family and Support Services", "Department of Family and Support Services"),
     ]
+
+
+def _rank_stability(warehouse: Path) -> dict[str, tuple[float, float]]:
+    con = duckdb.connect(str(warehouse))
+    try:
+        rows = con.execute(
+            "select city, avg(rank_stability), avg(rank_stability_data) "
+            "from marts.fct_problem_ranking where quadrant <> 'no_data' group by city"
+        ).fetchall()
+        return {city: (joint, data) for city, joint, data in rows}
+    finally:
+        con.close()
+
+
+NOISE_SQL = """
+-- every period but the latest moves up or down by 20 % in turn (the sign alternates from
+-- the latest backwards): the series' level over its reference window barely moves, its
+-- period-to-period noise grows
+update marts.fct_indicator_values as v
+set value = v.value * noisy.factor,
+    numerator = v.numerator * noisy.factor
+from (
+    select
+        rowid as id,
+        case when recency = 1 then 1.0 when recency % 2 = 0 then 1.2 else 0.8 end as factor
+    from (
+        select rowid, row_number() over (
+            partition by city, area_type, area_id, indicator_id, breakdown_type,
+                breakdown_value, period_grain
+            order by period_start desc
+        ) as recency
+        from marts.fct_indicator_values
+    )
+) as noisy
+where v.rowid = noisy.id
+"""
+
+
+def test_rank_stability_falls_when_the_data_are_made_noisier(
+    built_warehouse: Path, tmp_path: Path, monkeypatch
+):
+    """Over a copy of the real warehouse, every indicator series is made noisier without
+    moving its level: each period but the latest goes up or down by 20 % in turn. The layer
+    from int_analytic_values to the ranking is rebuilt; the uncertainty of each input is
+    estimated from the data (dispersion, the series' own period-to-period noise), so it grows,
+    and the reported rank stability (share of the joint draws of data and weights at the base
+    rank) falls in every city, as does the stability with the data alone moving."""
+    from dbt.cli.main import dbtRunner
+
+    before = _rank_stability(built_warehouse)
+    warehouse = tmp_path / "noisy.duckdb"
+    shutil.copy(built_warehouse, warehouse)
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(NOISE_SQL)
+    monkeypatch.setenv("CIVIC_WAREHOUSE", str(warehouse))
+    result = dbtRunner().invoke(
+        [
+            "run",
+            "--project-dir",
+            str(DBT_PROJECT_DIR),
+            "--profiles-dir",
+            str(DBT_PROJECT_DIR),
+            "-s",
+            "int_analytic_values+",
+            "--exclude",
+            "int_early_warning_*",
+            "fct_early_warnings",
+            "fct_early_warning_false_alerts",
+        ]
+    )
+    assert result.success, result.exception
+    after = _rank_stability(warehouse)
+    print("rank stability (joint, data only) before:", before, "after:", after)
+    for city in before:
+        assert after[city][0] < before[city][0], (city, before[city], after[city])
+        assert after[city][1] < before[city][1], (city, before[city], after[city])

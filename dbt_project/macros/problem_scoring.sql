@@ -26,3 +26,12 @@
     (select value from {{ ref('scoring_weights') }}
      where parameter_set = '{{ parameter_set }}' and parameter = '{{ parameter }}')
 {%- endmacro %}
+
+{#
+    A deterministic standard normal draw (Box-Muller) from the seed and the given keys:
+    two uniforms in (0, 1) from hash(seed, keys..., 1) and hash(seed, keys..., 2).
+#}
+{% macro hashed_normal(seed, keys) -%}
+    (sqrt(-2 * ln((hash({{ seed }}, {{ keys | join(', ') }}, 1) % 1000000 + 0.5) / 1000000.0))
+        * cos(2 * pi() * (hash({{ seed }}, {{ keys | join(', ') }}, 2) % 1000000 + 0.5) / 1000000.0))
+{%- endmacro %}

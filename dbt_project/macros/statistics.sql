@@ -129,3 +129,56 @@
         {% endfor %}
     end)
 {%- endmacro %}
+
+{#
+    Annualisation factor of a per-capita flow (events or dollars per resident) so rates of
+    different grains compare: days in the calendar year containing period_start / days in
+    the period (1 for a year; 365/31 for January). value_annualised = value x factor.
+#}
+{% macro annualisation_factor(period_start, period_grain) -%}
+    (case {{ period_grain }}
+        when 'year' then 1.0
+        when 'month' then dayofyear(make_date(year({{ period_start }}), 12, 31)) * 1.0
+            / day(last_day({{ period_start }}))
+        when 'week' then dayofyear(make_date(year({{ period_start }}), 12, 31)) / 7.0
+        when 'day' then dayofyear(make_date(year({{ period_start }}), 12, 31)) * 1.0
+    end)
+{%- endmacro %}
+
+{#
+    Conditional (binomial) z of count a against count b with exposures ea, eb, before any
+    dispersion: (a - n p0) / sqrt(n p0 (1 - p0)), n = a + b, p0 = ea / (ea + eb). Null when
+    n = 0. Same formula as pipelines/statistics/changes.py (tested equal).
+#}
+{% macro count_change_z0(a, b, ea, eb) -%}
+    (case when {{ a }} + {{ b }} > 0 and {{ ea }} > 0 and {{ eb }} > 0 then
+        ({{ a }} - ({{ a }} + {{ b }}) * ({{ ea }} / ({{ ea }} + {{ eb }})))
+        / sqrt(({{ a }} + {{ b }}) * ({{ ea }} / ({{ ea }} + {{ eb }})) * ({{ eb }} / ({{ ea }} + {{ eb }})))
+    end)
+{%- endmacro %}
+
+{# Two-proportion z (proportions 0..1, cohorts n1, n0) with the pooled proportion. #}
+{% macro proportion_change_z0(p1, n1, p0, n0) -%}
+    (case when ({{ p1 }} * {{ n1 }} + {{ p0 }} * {{ n0 }}) / ({{ n1 }} + {{ n0 }}) between 1e-12 and 1 - 1e-12 then
+        ({{ p1 }} - {{ p0 }}) / sqrt(
+            (({{ p1 }} * {{ n1 }} + {{ p0 }} * {{ n0 }}) / ({{ n1 }} + {{ n0 }}))
+            * (1 - ({{ p1 }} * {{ n1 }} + {{ p0 }} * {{ n0 }}) / ({{ n1 }} + {{ n0 }}))
+            * (1.0 / {{ n1 }} + 1.0 / {{ n0 }}))
+    end)
+{%- endmacro %}
+
+{#
+    Gamma quantile (shape a, rate b) by the Wilson-Hilferty cube-root approximation:
+    (a / b) (1 - 1/(9a) + z / (3 sqrt a))^3, floored at 0 (within 1 % for a >= 2).
+#}
+{% macro gamma_quantile(shape, rate, z) -%}
+    (({{ shape }}) / ({{ rate }}) * pow(greatest(0, 1 - 1 / (9.0 * ({{ shape }})) + {{ z }} / (3 * sqrt({{ shape }}))), 3))
+{%- endmacro %}
+
+{#
+    Poisson quantile of mean mu at the normal deviate z (Cornish-Fisher, one skewness term):
+    mu + z sqrt(mu) + (z^2 - 1) / 6, floored at 0. For funnel-plot control limits.
+#}
+{% macro poisson_quantile(mu, z) -%}
+    greatest(0, {{ mu }} + {{ z }} * sqrt({{ mu }}) + ({{ z }} * {{ z }} - 1) / 6.0)
+{%- endmacro %}

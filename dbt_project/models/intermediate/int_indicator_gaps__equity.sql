@@ -4,9 +4,18 @@
 -- least 4 areas. The row is keyed on the city's value (area_type 'city'); `value` holds
 -- the worst-quartile mean and `comparison_value` the city value, so
 -- gap = worse_sign * (worst quartile mean - city value) >= 0 measures the disparity.
+-- Event rates of areas are ranked and averaged on their empirical-Bayes rates
+-- (int_small_area_rates), so the "worst" quartile is not simply the smallest areas' noise.
 with values_ as (
 
-    select * from {{ ref('int_analytic_values') }}
+    select
+        values_.*,
+        coalesce(small.eb_value, values_.value) as compared_value,
+        case when small.eb_value is not null then 'empirical_bayes' else 'raw' end as value_basis
+    from {{ ref('int_analytic_values') }} as values_
+    left join {{ ref('int_small_area_rates') }} as small
+        using (city, area_type, area_id, indicator_id, breakdown_type, breakdown_value,
+            period_start, period_grain)
 
 ),
 
@@ -19,7 +28,7 @@ ranked_areas as (
         ntile(4) over (
             partition by city, area_type, indicator_id, breakdown_type, breakdown_value,
                 period_start, period_grain
-            order by worse_sign * value desc, area_id
+            order by worse_sign * compared_value desc, area_id
         ) as quartile
     from values_
     where area_type not in ('city', 'county')
@@ -35,9 +44,10 @@ worst_quartile as (
     select
         city, area_type as sub_area_type, indicator_id, breakdown_type, breakdown_value,
         period_start, period_grain,
-        avg(value) as worst_quartile_mean,
+        avg(compared_value) as worst_quartile_mean,
         count(*) as n_worst,
-        max(n_areas) as n_areas
+        max(n_areas) as n_areas,
+        max(value_basis) as value_basis
     from ranked_areas
     where quartile = 1 and n_areas >= 4
     group by all
@@ -60,7 +70,8 @@ select
     cast(null as double) as standard_error,
     cast(null as double) as z_score,
     cast(null as boolean) as is_significant,
-    cast(worst.n_worst as integer) as n_points
+    cast(worst.n_worst as integer) as n_points,
+    worst.value_basis
 from values_ as city_values
 inner join worst_quartile as worst
     on worst.city = city_values.city

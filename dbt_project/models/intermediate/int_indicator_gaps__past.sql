@@ -1,9 +1,16 @@
 -- Gap to the past, two kinds:
 --   year_over_year: the value against the same period one year earlier (same month last
 --       year for monthly indicators, so seasonality cancels; the previous year for annual
---       ones). Significance: a Poisson Z on the event counts, Z = 2 (sqrt(n_now) -
---       sqrt(n_before)), for event rates; a two-proportion z with the binomial standard
---       error when a cohort size exists; none otherwise (e.g. Chicago graduation rates).
+--       ones). Significance by a quasi-likelihood test (pipelines/statistics/changes.py):
+--       event rates: the exact conditional (binomial) z of this period's count given both
+--       periods' total, with the populations as exposures, z0 = (a - n p0) / sqrt(n p0
+--       (1 - p0)); proportions with cohort sizes: the two-proportion z. Both divided by
+--       sqrt(phi), the family's dispersion (mean z0^2 of the other year-over-year pairs of
+--       the same city, indicator, area type and grain, leave-one-out) and referred to
+--       Student's t on that many pairs. Under no change the test holds its 5 % whatever the
+--       dispersion (simulated in tests/test_change_tests.py); the old 2 (sqrt a - sqrt b)
+--       read as N(0, 1) rejected ~17 % of null comparisons. None for values without counts
+--       or cohort sizes (e.g. Chicago graduation rates).
 --   trend: the OLS slope per year of the value over the trailing trend_window_years
 --       years (for monthly indicators, of the same calendar month, so seasonality does not
 --       bias the slope), with its standard error sqrt(SSE / (n - 2) / Sxx) and a t test
@@ -11,7 +18,6 @@
 -- gap = worse_sign * change: positive = worse than before (for trend rows: worsening per year).
 {%- set window_years = analytics_setting('trend_window_years') %}
 {%- set min_points = analytics_setting('trend_min_points') %}
-{%- set z_sig = analytics_setting('gap_significance_z') %}
 with values_ as (
 
     select * from {{ ref('int_analytic_values') }}
@@ -31,17 +37,14 @@ year_over_year as (
         -- + 0.0 turns -0.0 into 0.0
         now_.worse_sign * (now_.value - before.value) + 0.0 as gap,
         cast(null as double) as score,
-        case
-            when now_.value_kind = 'proportion' and now_.denominator > 0 and before.denominator > 0
-                then now_.value_scale * sqrt(
-                    (now_.value / now_.value_scale) * (1 - now_.value / now_.value_scale) / now_.denominator
-                    + (before.value / before.value_scale) * (1 - before.value / before.value_scale) / before.denominator
-                )
-        end as standard_error,
+        now_.worse_sign,
         case
             when now_.value_kind = 'event_rate' and now_.numerator is not null and before.numerator is not null
-                then now_.worse_sign * 2 * (sqrt(now_.numerator) - sqrt(before.numerator))
-        end as poisson_z,
+                then {{ count_change_z0('now_.numerator', 'before.numerator', 'now_.denominator', 'before.denominator') }}
+            when now_.value_kind = 'proportion' and now_.denominator > 0 and before.denominator > 0
+                then {{ proportion_change_z0('now_.value / now_.value_scale', 'now_.denominator',
+                    'before.value / before.value_scale', 'before.denominator') }}
+        end as change_z0,
         cast(2 as integer) as n_points
     from values_ as now_
     inner join values_ as before
@@ -56,12 +59,37 @@ year_over_year as (
 
 ),
 
+year_over_year_dispersion as (
+
+    select
+        *,
+        -- leave-one-out: the other pairs of the family
+        (sum(change_z0 * change_z0) over family - change_z0 * change_z0)
+            / nullif(count(change_z0) over family - 1, 0) as dispersion,
+        count(change_z0) over family - 1 as dispersion_df
+    from year_over_year
+    window family as (partition by city, indicator_id, area_type, period_grain)
+
+),
+
 year_over_year_tested as (
 
     select
-        * exclude (poisson_z),
-        coalesce(poisson_z, case when standard_error > 0 then gap / standard_error end) as z_score
-    from year_over_year
+        * exclude (change_z0, dispersion, dispersion_df, worse_sign),
+        case when dispersion > 0 and dispersion_df >= 1
+            then worse_sign * change_z0 / sqrt(dispersion) end as z_score,
+        dispersion_df
+    from year_over_year_dispersion
+
+),
+
+year_over_year_final as (
+
+    select
+        * exclude (dispersion_df),
+        case when z_score <> 0 then gap / z_score end as standard_error,
+        abs(z_score) > {{ t_quantile_975('dispersion_df') }} as is_significant
+    from year_over_year_tested
 
 ),
 
@@ -122,9 +150,10 @@ select
     city, area_type, area_id, area_name, indicator_id, breakdown_type, breakdown_value,
     period_start, period_grain, gap_type, comparison_id, comparison_label, polarity, unit,
     is_small_number, value, comparison_value, gap, score, standard_error, z_score,
-    abs(z_score) >= {{ z_sig }} as is_significant,
-    n_points
-from year_over_year_tested
+    is_significant,
+    n_points,
+    'raw' as value_basis
+from year_over_year_final
 
 union all
 
@@ -137,5 +166,6 @@ select
         when standard_error = 0 then gap <> 0
         else abs(z_score) > {{ t_quantile_975('n_points - 2') }}
     end as is_significant,
-    n_points
+    n_points,
+    'raw' as value_basis
 from trend_tested

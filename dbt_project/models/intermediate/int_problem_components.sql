@@ -1,7 +1,10 @@
 -- Every score component of every city x problem, normalised to 0-1, in long form: one row
--- per city x problem x score (importance | tractability) x component. component_value is
--- null when the city's data cannot inform it (e.g. no target): the score then averages the
--- components it has (see fct_problem_scores). Formulas in docs block problem_scoring.
+-- per city x problem x draw (int_problem_weight_draws: draw_set 'base' = as measured; the
+-- 'data' and 'joint' draws move the outcome inputs within their uncertainty,
+-- int_problem_outcome_draws) x score (importance | tractability) x component.
+-- component_value is null when the city's data cannot inform it (e.g. no target): the score
+-- then averages the components it has (see fct_problem_scores). Formulas in docs block
+-- problem_scoring.
 --
 -- importance (outcome components are outcome_weight-weighted means over the problem's
 -- outcome indicators that have data):
@@ -9,7 +12,7 @@
 --   gap_to_peers    = peer_shortfall
 --   people_affected = affected_share
 --   trend           = clamp(0.5 + relative_trend / (2 x trend_saturation_per_year))
---   early_warnings  = min(1, active_warning_share / early_warning_share_saturation)
+--   early_warnings  = min(1, warned_population_share / early_warning_share_saturation)
 -- tractability (factor components are causal_share-weighted sums over the factors):
 --   city_authority        = sum(causal_share x authority_score)
 --   intervention_evidence = sum(causal_share x best_evidence_score)
@@ -27,7 +30,13 @@ with outcomes as (
 
 status as (
 
-    select * from {{ ref('int_problem_outcome_status') }}
+    select * from {{ ref('int_problem_outcome_draws') }}
+
+),
+
+draws as (
+
+    select distinct draw_set, draw_id from {{ ref('int_problem_weight_draws') }}
 
 ),
 
@@ -43,12 +52,14 @@ outcome_components as (
         outcomes.city,
         outcomes.problem_id,
         outcomes.indicator_id,
+        status.draw_set,
+        status.draw_id,
         outcomes.outcome_weight,
         status.target_shortfall as gap_to_target,
         status.peer_shortfall as gap_to_peers,
         status.affected_share as people_affected,
         {{ unit_interval('0.5 + status.relative_trend / (2 * ' ~ trend_saturation ~ ')') }} as trend,
-        least(1, status.active_warning_share / {{ warning_saturation }}) as early_warnings,
+        least(1, status.warned_population_share / {{ warning_saturation }}) as early_warnings,
         status.achievability
     from outcomes
     -- outcomes without data in the city (e.g. shootings outside NYC) drop out here
@@ -72,6 +83,8 @@ outcome_scores as (
     select
         city,
         problem_id,
+        draw_set,
+        draw_id,
         case when component = 'achievability' then 'tractability' else 'importance' end as score_name,
         component,
         sum(outcome_weight * component_value) / sum(outcome_weight) as component_value,
@@ -106,10 +119,12 @@ factor_long as (
 
 components as (
 
-    -- every component of every problem, null when nothing informs it
-    select problems.city, problems.problem_id, weights.parameter_set as score_name, weights.parameter as component
+    -- every component of every problem and draw, null when nothing informs it
+    select problems.city, problems.problem_id, draws.draw_set, draws.draw_id,
+        weights.parameter_set as score_name, weights.parameter as component
     from {{ ref('stg_registry__problems') }} as problems
     cross join {{ ref('scoring_weights') }} as weights
+    cross join draws
     where weights.parameter_set in ('importance', 'tractability')
 
 )
@@ -117,6 +132,8 @@ components as (
 select
     components.city,
     components.problem_id,
+    cast(components.draw_set as varchar) as draw_set,
+    cast(components.draw_id as integer) as draw_id,
     components.score_name,
     components.component,
     cast(coalesce(outcome_scores.component_value, factor_long.component_value) as double) as component_value,
@@ -125,7 +142,7 @@ select
         when factor_long.component is not null then 'factors: ' || factor_long.inputs
     end as varchar) as inputs
 from components
-left join outcome_scores using (city, problem_id, score_name, component)
+left join outcome_scores using (city, problem_id, draw_set, draw_id, score_name, component)
 left join factor_long
     on factor_long.city = components.city
     and factor_long.problem_id = components.problem_id

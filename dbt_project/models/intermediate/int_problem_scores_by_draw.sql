@@ -1,5 +1,6 @@
--- Importance, tractability, priority and rank of every city x problem under every weight
--- draw (draw 0 = the configured weights, see int_problem_weight_draws):
+-- Importance, tractability, priority and rank of every city x problem under every draw
+-- (draw_set 'base' draw 0 = the configured weights and the data as measured; 'weights',
+-- 'data', 'joint' draws move the weights, the data or both: int_problem_weight_draws):
 --   importance   = sum(w_k x c_k) / sum(w_k) over the importance components c_k that are not null
 --   tractability = the same over the tractability components
 --   priority     = (w_importance x importance + w_tractability x tractability)
@@ -23,12 +24,15 @@ scores as (
     select
         components.city,
         components.problem_id,
+        draws.draw_set,
         draws.draw_id,
         components.score_name,
         sum(draws.weight * components.component_value) / sum(draws.weight) as score
     from components
     inner join draws
-        on draws.parameter_set = components.score_name
+        on draws.draw_set = components.draw_set
+        and draws.draw_id = components.draw_id
+        and draws.parameter_set = components.score_name
         and draws.parameter = components.component
     group by all
 
@@ -39,6 +43,7 @@ pivoted as (
     select
         city,
         problem_id,
+        draw_set,
         draw_id,
         max(score) filter (where score_name = 'importance') as importance,
         max(score) filter (where score_name = 'tractability') as tractability
@@ -50,6 +55,7 @@ pivoted as (
 priority_weights as (
 
     select
+        draw_set,
         draw_id,
         max(weight) filter (where parameter = 'importance') as importance_weight,
         max(weight) filter (where parameter = 'tractability') as tractability_weight
@@ -68,19 +74,20 @@ prioritised as (
             / (priority_weights.importance_weight + priority_weights.tractability_weight)
             as priority_score
     from pivoted
-    inner join priority_weights using (draw_id)
+    inner join priority_weights using (draw_set, draw_id)
 
 )
 
 select
     city,
     problem_id,
+    cast(draw_set as varchar) as draw_set,
     cast(draw_id as integer) as draw_id,
     cast(importance as double) as importance,
     cast(tractability as double) as tractability,
     cast(priority_score as double) as priority_score,
     cast(row_number() over (
-        partition by city, draw_id
+        partition by city, draw_set, draw_id
         order by priority_score desc nulls last, problem_id
     ) as integer) as priority_rank
 from prioritised

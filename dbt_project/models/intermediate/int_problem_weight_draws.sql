@@ -1,9 +1,13 @@
--- Weights of the rank sensitivity analysis: draw 0 holds the configured weights (seed
--- scoring_weights, parameter sets importance, tractability, priority); draws 1..N (N =
--- sensitivity.draws) multiply each weight by a factor drawn uniformly in
--- [1 - weight_spread, 1 + weight_spread]. The draws are deterministic: the uniform number is
--- hash(seed, draw, parameter_set, parameter) mod 1e6 / 1e6, so every run gives the same
--- draws until the seed changes.
+-- The draws behind the ranking's uncertainty. draw_set 'base' (draw 0) holds the configured
+-- weights (seed scoring_weights, parameter sets importance, tractability, priority) and the
+-- data as measured. Three sets of N draws (N = sensitivity.draws) move:
+--   weights  every weight x a factor uniform in [1 - weight_spread, 1 + weight_spread];
+--   data     the data inputs within their uncertainty (int_problem_outcome_draws), weights fixed;
+--   joint    both at once: the uncertainty the ranking reports.
+-- Draws are deterministic: the uniform is hash(seed, draw, parameter_set, parameter) mod 1e6
+-- / 1e6, the same for draw d of the weights and joint sets, so the sets differ only in what
+-- moves. This model holds the weights of every draw; the data draws are keyed by the same
+-- (draw_set, draw_id).
 with weights as (
 
     select * from {{ ref('scoring_weights') }}
@@ -23,8 +27,13 @@ settings as (
 
 draw_ids as (
 
-    select draw_id
-    from range(0, 10001) as draws(draw_id), settings
+    select 'base' as draw_set, 0 as draw_id
+
+    union all
+
+    select draw_set, draw_id
+    from range(1, 10001) as draws(draw_id), settings,
+        (values ('weights'), ('data'), ('joint')) as sets(draw_set)
     where draw_id <= settings.draws
 
 ),
@@ -37,12 +46,13 @@ scored_weights as (
 )
 
 select
+    cast(draw_ids.draw_set as varchar) as draw_set,
     cast(draw_ids.draw_id as integer) as draw_id,
     scored_weights.parameter_set,
     scored_weights.parameter,
     scored_weights.value as base_weight,
     cast(case
-        when draw_ids.draw_id = 0 then 1.0
+        when draw_ids.draw_set in ('base', 'data') then 1.0
         else 1 - settings.spread + 2 * settings.spread * (
             hash(cast(settings.seed as bigint), draw_ids.draw_id,
                 scored_weights.parameter_set, scored_weights.parameter) % 1000000

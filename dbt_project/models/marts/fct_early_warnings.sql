@@ -1,86 +1,33 @@
--- Early warnings: one row per flagged period x series x method, from three detectors
---   EARS C1/C2/C3 on count series (int_early_warning_ears; methods per grain from vars
---   ew_<grain>_methods), the seasonal Poisson Z on monthly counts
---   (int_early_warning_seasonal) and year-to-year declines of annual rates
---   (int_early_warning_annual).
--- Each row says where (area), what (indicator, method), when (period_start, and
--- run_start_period = first period of the run of consecutive flagged periods of the same
--- series and method), how large (observed, expected, excess = observed - expected,
--- excess_ratio = observed / expected) and how sure (statistic, level), plus a sentence.
+-- Early warnings: one row per reported flag, i.e. a period of a watched series whose chosen
+-- detector (count scan on days, seasonal GLM on months with three years of history, count
+-- scan before that, change tests on years: int_early_warning_tests) is unusual for the series
+-- AND survives Benjamini-Hochberg false-discovery control across the city's areas that period
+-- (int_early_warning_fdr). Levels: watch / warning / alert (per-test rate 2.5 / 0.5 / 0.1 %,
+-- false-discovery target 10 / 5 / 1 %).
+-- Each row says where (area), what (indicator, method), when (period_start, the window of
+-- window_periods periods ending there, and run_start_period = first period of the run of
+-- consecutive reported periods of the same series), how large (observed, expected, excess,
+-- excess_ratio) and how sure (p_value, q_value, statistic, level), plus a sentence.
 -- indicator_period_start / indicator_period_grain key every row to fct_indicator_values.
-{%- set grains = analytics_setting('ew_count_grains') %}
-with ears as (
+with tests as (
 
-    select * from {{ ref('int_early_warning_ears') }}
-
-),
-
-detections as (
-
-    {% for grain in grains %}
-    {% for method in analytics_setting('ew_' ~ grain ~ '_methods') %}
-    select
-        city, area_type, area_id, area_name, indicator_id, indicator_name, breakdown_type,
-        breakdown_value, series_grain, period_start, indicator_period_start,
-        indicator_period_grain, worse_sign, series_label, count_noun,
-        '{{ 'ears_' ~ method }}' as method,
-        'count' as measure,
-        observed,
-        {{ 'c1_mean' if method == 'c1' else 'c2_mean' }} as expected,
-        {{ method }}_stat as statistic,
-        baseline_periods,
-        {{ method }}_level as level
-    from ears
-    where series_grain = '{{ grain }}'
-      and {{ method }}_stat is not null
-
-    union all
-    {% endfor %}
-    {% endfor %}
-
-    select
-        city, area_type, area_id, area_name, indicator_id, indicator_name, breakdown_type,
-        breakdown_value, series_grain, period_start, indicator_period_start,
-        indicator_period_grain, worse_sign, series_label, count_noun,
-        'seasonal_poisson_z' as method,
-        'count' as measure,
-        observed, expected, poisson_z as statistic, baseline_periods, level
-    from {{ ref('int_early_warning_seasonal') }}
-
-    union all
-
-    select
-        city, area_type, area_id, area_name, indicator_id, indicator_name, breakdown_type,
-        breakdown_value,
-        'year' as series_grain,
-        period_start,
-        period_start as indicator_period_start,
-        period_grain as indicator_period_grain,
-        worse_sign, series_label, count_noun,
-        method,
-        'value' as measure,
-        value as observed,
-        previous_value as expected,
-        statistic,
-        cast(history_n as integer) as baseline_periods,
-        level
-    from {{ ref('int_early_warning_annual') }}
+    select * from {{ ref('int_early_warning_fdr') }}
 
 ),
 
 runs as (
 
-    -- a run = consecutive flagged periods of one series and method: every unflagged period
-    -- starts a new group, so the flagged periods after it share its group number
+    -- a run = consecutive reported periods of one series: every unreported period starts a
+    -- new group, so the reported periods after it share its group number
     select
         *,
         sum(case when level is null then 1 else 0 end) over (
             partition by city, area_type, area_id, indicator_id, breakdown_type, breakdown_value,
-                series_grain, method
+                series_grain
             order by period_start
             rows between unbounded preceding and current row
         ) as run_group
-    from detections
+    from tests
 
 ),
 
@@ -94,7 +41,7 @@ flagged as (
     where level is not null
     window run as (
         partition by city, area_type, area_id, indicator_id, breakdown_type, breakdown_value,
-            series_grain, method, run_group
+            series_grain, run_group
     )
 
 ),
@@ -105,19 +52,23 @@ described as (
         *,
         observed - expected as excess,
         case when expected > 0 then observed / expected end as excess_ratio,
-        case series_grain
-            when 'day' then 'on ' || strftime(period_start, '%-d %b %Y')
-            when 'week' then 'in the week of ' || strftime(period_start, '%-d %b %Y')
-            when 'month' then 'in ' || strftime(period_start, '%b %Y')
+        case
+            when series_grain = 'day' and window_periods > 1
+                then 'in the ' || window_periods || ' days to ' || strftime(period_start, '%-d %b %Y')
+            when series_grain = 'day' then 'on ' || strftime(period_start, '%-d %b %Y')
+            when series_grain = 'week' and window_periods > 1
+                then 'in the ' || window_periods || ' weeks to the week of ' || strftime(period_start, '%-d %b %Y')
+            when series_grain = 'week' then 'in the week of ' || strftime(period_start, '%-d %b %Y')
+            when series_grain = 'month' and window_periods > 1
+                then 'in the ' || window_periods || ' months to ' || strftime(period_start, '%b %Y')
+            when series_grain = 'month' then 'in ' || strftime(period_start, '%b %Y')
             else 'in ' || strftime(period_start, '%Y')
         end as period_text,
         case method
-            when 'ears_c1' then 'EARS C1'
-            when 'ears_c2' then 'EARS C2'
-            when 'ears_c3' then 'EARS C3'
-            when 'seasonal_poisson_z' then 'same month in earlier years, Poisson Z'
-            when 'binomial_change' then 'change beyond the binomial sampling error'
-            when 'poisson_change' then 'change beyond Poisson noise'
+            when 'count_scan' then 'count against its recent baseline'
+            when 'seasonal_glm' then 'against the same season of earlier years'
+            when 'binomial_change' then 'change beyond the cohort''s sampling noise'
+            when 'count_change' then 'change beyond the usual year-to-year noise'
             when 'historical_change' then 'change beyond the usual year-to-year movement'
         end as method_label,
         case
@@ -149,17 +100,21 @@ select
     cast(breakdown_value as varchar) as breakdown_value,
     cast(series_grain as varchar) as series_grain,
     cast(period_start as date) as period_start,
+    cast(coalesce(window_periods, 1) as integer) as window_periods,
     cast(indicator_period_start as date) as indicator_period_start,
     cast(indicator_period_grain as varchar) as indicator_period_grain,
     cast(method as varchar) as method,
     cast(measure as varchar) as measure,
     cast(level as varchar) as level,
+    cast(test_level as varchar) as test_level,
     cast(observed as double) as observed,
     cast(expected as double) as expected,
     cast(excess as double) as excess,
     cast(excess_ratio as double) as excess_ratio,
     cast(statistic as double) as statistic,
-    cast(baseline_periods as integer) as baseline_periods,
+    cast(p_value as double) as p_value,
+    cast(q_value as double) as q_value,
+    cast(family_tests as integer) as family_tests,
     cast(run_start_period as date) as run_start_period,
     cast(run_position as integer) as run_position,
     cast(
@@ -178,6 +133,9 @@ select
                 when 'month' then strftime(run_start_period, '%b %Y')
                 else strftime(run_start_period, '%Y') end
             else '' end
-        || ' (' || method_label || ', ' || level || ').'
+        || ' (' || method_label || ', ' || level || '; p = ' || printf('%.2g', p_value)
+        || ', one of ' || family_tests || ' tests in the city that '
+        || case series_grain when 'day' then 'day' when 'week' then 'week' when 'month' then 'month' else 'year' end
+        || ').'
     as varchar) as message
 from described

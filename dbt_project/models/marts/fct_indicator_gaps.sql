@@ -16,7 +16,7 @@ with gaps as (
         city, area_type, area_id, area_name, indicator_id, breakdown_type, breakdown_value,
         period_start, period_grain, gap_type, comparison_id, comparison_label, polarity,
         unit, is_small_number, value, comparison_value, gap, score, standard_error,
-        z_score, is_significant, n_points
+        z_score, is_significant, n_points, value_basis
     from {{ ref(part) }}
     {% if not loop.last %}union all{% endif %}
     {% endfor %}
@@ -48,5 +48,6 @@ select
     cast(standard_error as double) as standard_error,
     cast(z_score as double) as z_score,
     cast(is_significant as boolean) as is_significant,
-    cast(n_points as integer) as n_points
+    cast(n_points as integer) as n_points,
+    cast(value_basis as varchar) as value_basis
 from gaps

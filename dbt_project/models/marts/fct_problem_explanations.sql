@@ -1,7 +1,7 @@
 -- A plain-language paragraph per city x problem saying why it ranks where it does: its rank
 -- and quadrant, the two components contributing most to importance and to tractability, the
--- weakest tractability component, what could not be scored, and how stable the rank is
--- under the weight draws. Built only from fct_problem_ranking and fct_problem_score_components.
+-- weakest tractability component, what could not be scored, and how uncertain the rank is
+-- (its interval and probability of being first over the joint draws of data and weights). Built only from fct_problem_ranking and fct_problem_score_components.
 with ranking as (
 
     select * from {{ ref('fct_problem_ranking') }}
@@ -79,11 +79,18 @@ select
         || ranking.strategy
         || coalesce(' Not scored for lack of data: ' || phrases.not_scored || '.', '')
         || case when ranking.n_draws > 0 then
-            ' When every weight moves by up to '
+            ' Allowing for the uncertainty of its data and of the weights (each weight moved by up to '
             || printf('%.0f', 100 * {{ scoring_parameter('sensitivity', 'weight_spread') }})
-            || ' %, it ranks between ' || ranking.min_rank || ' and ' || ranking.max_rank
-            || ' (same rank in ' || printf('%.0f', 100 * ranking.share_at_base_rank) || ' % of '
-            || ranking.n_draws || ' draws).'
+            || ' %), it ranks '
+            || case when ranking.rank_interval_low = ranking.rank_interval_high
+                then ranking.rank_interval_low || ' in ' || printf('%.0f', 100 * {{ scoring_parameter('sensitivity', 'rank_interval') }}) || ' % of '
+                else 'between ' || ranking.rank_interval_low || ' and ' || ranking.rank_interval_high || ' in '
+                    || printf('%.0f', 100 * {{ scoring_parameter('sensitivity', 'rank_interval') }}) || ' % of ' end
+            || ranking.n_draws || ' draws (same rank in ' || printf('%.0f', 100 * ranking.rank_stability)
+            || ' %; ' || printf('%.0f', 100 * coalesce(ranking.rank_stability_data, 0)) || ' % with the data alone moving, '
+            || printf('%.0f', 100 * coalesce(ranking.rank_stability_weights, 0)) || ' % with the weights alone)'
+            || case when ranking.p_first > 0 then '; first in ' || printf('%.0f', 100 * ranking.p_first) || ' % of them' else '' end
+            || '.'
             else '' end
     as varchar) as explanation
 from ranking

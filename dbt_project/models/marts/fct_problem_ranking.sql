@@ -6,31 +6,51 @@
 -- important = importance >= quadrant.importance_threshold, tractable = tractability >=
 -- quadrant.tractability_threshold (seed scoring_weights). A problem without an importance
 -- score (no outcome data in the city) is 'no_data' and ranks last.
+-- Uncertainty of the rank over the joint draws of weights and data (int_problem_scores_by_draw,
+-- draw_set 'joint'): rank_interval_low / _high (the central sensitivity.rank_interval share,
+-- 90 %, of the draws' ranks), p_first (share of draws at rank 1), rank_stability (share at
+-- the base rank), and the same stability when only the weights (rank_stability_weights) or
+-- only the data (rank_stability_data) move. min_rank / max_rank / share_rank_1 /
+-- share_at_base_rank are the joint draws' extremes and shares (kept for the pages).
 with scores as (
 
     select * from {{ ref('fct_problem_scores') }}
 
 ),
 
+draws as (
+
+    select * from {{ ref('int_problem_scores_by_draw') }}
+
+),
+
 base_ranks as (
 
     select city, problem_id, priority_rank
-    from {{ ref('int_problem_scores_by_draw') }}
-    where draw_id = 0
+    from draws
+    where draw_set = 'base'
 
 ),
 
 sensitivity as (
 
     select
-        city,
-        problem_id,
-        min(priority_rank) as min_rank,
-        max(priority_rank) as max_rank,
-        sum(share_of_draws) filter (where priority_rank = 1) as share_rank_1,
-        sum(share_of_draws) filter (where priority_rank = base_rank) as share_at_base_rank,
-        max(n_draws) as n_draws
-    from {{ ref('fct_problem_sensitivity') }}
+        draws.city,
+        draws.problem_id,
+        min(draws.priority_rank) filter (where draw_set = 'joint') as min_rank,
+        max(draws.priority_rank) filter (where draw_set = 'joint') as max_rank,
+        list_sort(list(draws.priority_rank) filter (where draw_set = 'joint')) as joint_ranks,
+        avg(case when draws.priority_rank = 1 then 1.0 else 0.0 end) filter (where draw_set = 'joint') as p_first,
+        avg(case when draws.priority_rank = base_ranks.priority_rank then 1.0 else 0.0 end)
+            filter (where draw_set = 'joint') as rank_stability,
+        avg(case when draws.priority_rank = base_ranks.priority_rank then 1.0 else 0.0 end)
+            filter (where draw_set = 'weights') as rank_stability_weights,
+        avg(case when draws.priority_rank = base_ranks.priority_rank then 1.0 else 0.0 end)
+            filter (where draw_set = 'data') as rank_stability_data,
+        count(*) filter (where draw_set = 'joint') as n_draws
+    from draws
+    inner join base_ranks using (city, problem_id)
+    where draws.draw_set <> 'base'
     group by all
 
 ),
@@ -41,6 +61,18 @@ outcome_indicators as (
     select city, problem_id, string_agg(indicator_id, ', ' order by indicator_id) as indicators
     from {{ ref('stg_registry__outcomes') }}
     group by all
+
+),
+
+intervals as (
+
+    -- the central rank_interval share of the joint draws' ranks (order statistics)
+    select
+        *,
+        joint_ranks[greatest(1, cast(floor(n_draws * (1 - coverage) / 2) as integer) + 1)] as rank_interval_low,
+        joint_ranks[least(n_draws, cast(ceil(n_draws * (1 + coverage) / 2) as integer))] as rank_interval_high
+    from sensitivity
+    cross join (select {{ scoring_parameter('sensitivity', 'rank_interval') }} as coverage)
 
 ),
 
@@ -102,9 +134,15 @@ select
     end as varchar) as strategy,
     cast(sensitivity.min_rank as integer) as min_rank,
     cast(sensitivity.max_rank as integer) as max_rank,
-    cast(coalesce(sensitivity.share_rank_1, 0) as double) as share_rank_1,
-    cast(coalesce(sensitivity.share_at_base_rank, 0) as double) as share_at_base_rank,
+    cast(sensitivity.rank_interval_low as integer) as rank_interval_low,
+    cast(sensitivity.rank_interval_high as integer) as rank_interval_high,
+    cast(coalesce(sensitivity.p_first, 0) as double) as p_first,
+    cast(coalesce(sensitivity.rank_stability, 0) as double) as rank_stability,
+    cast(sensitivity.rank_stability_weights as double) as rank_stability_weights,
+    cast(sensitivity.rank_stability_data as double) as rank_stability_data,
+    cast(coalesce(sensitivity.p_first, 0) as double) as share_rank_1,
+    cast(coalesce(sensitivity.rank_stability, 0) as double) as share_at_base_rank,
     cast(sensitivity.n_draws as integer) as n_draws
 from classified
-left join sensitivity using (city, problem_id)
+left join intervals as sensitivity using (city, problem_id)
 left join outcome_indicators using (city, problem_id)

@@ -4,7 +4,8 @@
 --   contribution  = weight_share x component_value   (the score is the sum of contributions)
 with components as (
 
-    select * from {{ ref('int_problem_components') }}
+    select * exclude (draw_set, draw_id) from {{ ref('int_problem_components') }}
+    where draw_set = 'base'
 
 ),
 

@@ -1,11 +1,11 @@
 -- Importance, tractability and priority of each city x problem under the configured weights
--- (draw 0 of int_problem_scores_by_draw), with every 0-1 component beside them. The
+-- and the data as measured (draw_set 'base' of int_problem_scores_by_draw), with every 0-1 component beside them. The
 -- components, weights and contributions are in fct_problem_score_components; the formula is
 -- in the docs block problem_scoring and docs/prioritisation.md.
 with scores as (
 
     select * from {{ ref('int_problem_scores_by_draw') }}
-    where draw_id = 0
+    where draw_set = 'base'
 
 ),
 
@@ -26,6 +26,7 @@ components as (
         count(component_value) filter (where score_name = 'importance') as n_importance_components,
         count(component_value) filter (where score_name = 'tractability') as n_tractability_components
     from {{ ref('int_problem_components') }}
+    where draw_set = 'base'
     group by all
 
 ),

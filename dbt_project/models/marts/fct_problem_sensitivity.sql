@@ -1,7 +1,8 @@
--- How the rank of each city x problem moves when the weights move: over the weight draws
--- 1..N of int_problem_weight_draws (each weight x a uniform factor in [1 - spread, 1 + spread],
--- deterministic), the share of draws in which the problem takes each rank. One row per
--- city x problem x rank reached; base_rank is the rank under the configured weights.
+-- How the rank of each city x problem moves under the joint draws of the weights and the
+-- data (draw_set 'joint' of int_problem_scores_by_draw: every weight x a uniform factor in
+-- [1 - spread, 1 + spread], and every outcome input within its sampling uncertainty): the
+-- share of draws in which the problem takes each rank. One row per city x problem x rank
+-- reached; base_rank is the rank under the configured weights and the measured data.
 with draws as (
 
     select * from {{ ref('int_problem_scores_by_draw') }}
@@ -12,7 +13,7 @@ base as (
 
     select city, problem_id, priority_rank as base_rank
     from draws
-    where draw_id = 0
+    where draw_set = 'base'
 
 ),
 
@@ -25,7 +26,7 @@ ranks as (
         count(*) as n_draws_at_rank,
         sum(count(*)) over (partition by city, problem_id) as n_draws
     from draws
-    where draw_id > 0
+    where draw_set = 'joint'
     group by city, problem_id, priority_rank
 
 )
