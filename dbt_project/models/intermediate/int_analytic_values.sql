@@ -124,10 +124,11 @@ dispersed as (
 )
 
 select
-    * exclude (local_residual2, value_lower, value_upper),
+    * exclude (local_residual2, value_lower, value_upper, value_annualised),
     value_lower,
     value_upper,
-    -- one line to switch to fct_indicator_values.value_annualised once it carries it
+    -- fct_indicator_values.value_annualised is null for values that are not rates; here a
+    -- non-rate keeps its value (factor 1), so every comparison can read one column
     case when value_kind in ('event_rate', 'amount_rate')
         then {{ annualisation_factor('period_start', 'period_grain') }} else 1.0 end as annualisation_factor,
     value * case when value_kind in ('event_rate', 'amount_rate')

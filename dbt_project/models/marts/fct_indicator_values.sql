@@ -4,7 +4,7 @@
 -- int_indicator_values__* model from the canonical tables; this model stacks them and takes
 -- the unit from the indicator catalog.
 --
--- value_annualised: event rates per year (x days in the period's year / days in the period),
+-- value_annualised: event and amount rates per year (x days in the period's year / days in the period),
 -- so a month and a year, or two cities, compare in one unit; population_year /
 -- population_source / population_vintage say which population figure a per-resident value
 -- divides by.
@@ -113,15 +113,13 @@ select
         and indicator_values.denominator <= reporting_rules.suppress_denominator_at_most,
         false
     ) as boolean) as is_suppressed,
-    -- events per year: a monthly rate x (days in its year / days in the month); a yearly
-    -- rate as is. Null when the value is not a rate of events (dollars, percentages).
+    -- per year: a monthly rate of events or dollars per resident x (days in its year / days
+    -- in the month); a yearly rate as is. Null when the value is not a rate (dollars,
+    -- percentages).
     cast(case
-        when statistics.value_kind = 'event_rate' and indicator_values.period_grain = 'year'
+        when statistics.value_kind in ('event_rate', 'amount_rate')
             then indicator_values.value
-        when statistics.value_kind = 'event_rate' and indicator_values.period_grain = 'month'
-            then indicator_values.value
-                * (dayofyear(make_date(year(indicator_values.period_start), 12, 31)))
-                / day(last_day(indicator_values.period_start))
+                * {{ annualisation_factor('indicator_values.period_start', 'indicator_values.period_grain') }}
     end as double) as value_annualised,
     cast(indicator_values.population_year as integer) as population_year,
     cast(indicator_values.population_source as varchar) as population_source,
