@@ -257,6 +257,9 @@ def model(dbt, session):
         frame[column] = frame[column].astype("float64")
     for column in ("degrees_of_freedom", "n_periods_fit", "n_placebo_dates"):
         frame[column] = frame[column].astype("Int64")
-    frame["fit_error"] = frame["fit_error"].astype("string")
+    # string dtype, not object: an empty frame (a city with no citywide effort) would give
+    # DuckDB columns of type NULL, which downstream casts and dbt unit tests cannot use
+    for column in ("city", "local_intervention_id", "indicator_id", "phase", "fit_error"):
+        frame[column] = frame[column].astype("string")
     frame["period_start"] = pd.to_datetime(frame["period_start"])
     return frame
