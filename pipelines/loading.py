@@ -103,8 +103,10 @@ def load_raw_table(
     """
     if not IDENTIFIER.match(table):
         raise LoadError(f"{table!r} is not a valid raw table name")
-    if months and merge_key:
-        raise LoadError(f"raw.{table}: load either months or merge on a key, not both")
+    if months and merge_key and not months.whole_range:
+        raise LoadError(
+            f"raw.{table}: a merge on a key dates rows over the whole range, not some months"
+        )
     load_id = load_id or new_load_id()
     loaded_at = datetime.now(UTC).replace(microsecond=0)
     staging = f'{RAW_SCHEMA}."{table}__loading"'

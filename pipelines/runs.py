@@ -1,23 +1,30 @@
 """Start runs of the Dagster definitions in this process: what `civic run` (and the tests) call.
 
 One place decides what a run covers: which cities' raw assets, bundled or live sources, and
-which months of the dated datasets (all of them by default, in one single-run backfill).
+which months of the dated datasets (by default: whatever changed at the source). A run is
+two Dagster runs under one writer lock:
+
+1. **load**: the raw assets (and the registry and catalog tables); a failed load fails only
+   its own step, the other loads go on;
+2. **transform**: the dbt models downstream of what changed, their tests, the exports
+   (`pipelines.transform_runs`), whether or not a load failed: one city's unreachable portal
+   never stops the other cities' marts. Nothing changed: no transform.
+
+The outcome says exactly which loads failed and why (`RunOutcome.skipped`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from dagster import AssetKey, DagsterInstance, ExecuteInProcessResult
-from dagster._core.storage.tags import (
-    ASSET_PARTITION_RANGE_END_TAG,
-    ASSET_PARTITION_RANGE_START_TAG,
-)
+import duckdb
+from dagster import AssetKey, DagsterEvent, DagsterInstance, ExecuteInProcessResult
 
 from pipelines.assets.raw import raw_asset_key
-from pipelines.catalog import CatalogError, city_catalog
+from pipelines.automation import LOAD_RUN_TAG, MONTHS_TAG, PHASE_TAG
+from pipelines.catalog import CatalogError, city_catalog, city_catalogs
 from pipelines.locking import warehouse_writer
 from pipelines.settings import paths
 
@@ -27,53 +34,116 @@ class RunRequest:
     city: str | None = None  # None: every city in sources/
     dataset: str | None = None  # one dataset of `city` (a catalog key): only its raw asset
     live: bool = False
-    first_month: str | None = None  # YYYY-MM-01 partition keys; None: from the first
-    last_month: str | None = None  # None: to the last
+    first_month: str | None = None  # YYYY-MM; with last_month: reload those months
+    last_month: str | None = None
     verbose: bool = False
+    full_refresh: bool = False  # read every source again, rebuild every model
+    allow_shrink: bool = False  # accept loads that empty or gut what they replace
+    transform: bool = True  # False: the load phase only (`civic backfill`)
 
 
-def selected_keys(request: RunRequest) -> list[AssetKey]:
-    """Every asset of the job, less the raw assets of other cities when a city is chosen."""
+@dataclass(frozen=True)
+class Skipped:
+    """A load that did not happen: its table keeps its previous data."""
+
+    city: str
+    dataset: str
+    reason: str
+
+    def line(self) -> str:
+        return f"{self.city}.{self.dataset}: {self.reason}"
+
+
+@dataclass
+class RunOutcome:
+    load: ExecuteInProcessResult
+    transform: ExecuteInProcessResult | None = None
+    skipped: list[Skipped] = field(default_factory=list)
+    transform_note: str = ""
+
+    @property
+    def success(self) -> bool:
+        return self.load.success and (self.transform is None or self.transform.success)
+
+    @property
+    def run_id(self) -> str:
+        return self.load.run_id
+
+    @property
+    def run_ids(self) -> list[str]:
+        return [r.run_id for r in (self.load, self.transform) if r is not None]
+
+    def get_step_failure_events(self) -> list[DagsterEvent]:
+        results = [r for r in (self.load, self.transform) if r is not None]
+        return [event for r in results for event in r.get_step_failure_events()]
+
+    def transform_failures(self) -> list[DagsterEvent]:
+        return self.transform.get_step_failure_events() if self.transform else []
+
+
+def load_keys(request: RunRequest) -> list[AssetKey]:
+    """The load phase: raw assets (of the city, or one dataset) and the reference tables."""
     from pipelines.definitions import defs
 
     graph = defs.resolve_asset_graph()
-    # dbt sources written by the loads themselves (meta.load_log, ...) are not executable
-    keys = [key for key in graph.get_all_asset_keys() if graph.get(key).is_executable]
-    if request.city is None:
+    if request.city is None and request.dataset:
+        raise ValueError("choose the city of the dataset too (--city)")
+    if request.city is not None:
+        catalog = city_catalog(request.city)  # a clear error for an unknown city
         if request.dataset:
-            raise ValueError("choose the city of the dataset too (--city)")
+            if request.dataset not in catalog.datasets:
+                raise CatalogError(
+                    f"{request.city} has no dataset {request.dataset!r} "
+                    f"(known: {', '.join(catalog.datasets)})"
+                )
+            return [raw_asset_key(catalog.datasets[request.dataset])]
+    transforms = set(_transform_assets())
+    keys = []
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        if not node.is_executable or key in transforms:
+            continue
+        if request.city is not None and node.tags.get("city", request.city) != request.city:
+            continue
+        keys.append(key)
+    return sorted(keys, key=str)
+
+
+def _transform_assets() -> list[AssetKey]:
+    from pipelines.assets.exports import marts_parquet
+    from pipelines.assets.transform import civic_dbt_models
+
+    return [*civic_dbt_models.keys, *marts_parquet.keys]
+
+
+def selected_keys(request: RunRequest) -> list[AssetKey]:
+    """Every asset a run may materialize: its loads and, unless load-only, every transform."""
+    keys = load_keys(request)
+    if request.dataset or not request.transform:
         return keys
-    catalog = city_catalog(request.city)  # a clear error for an unknown city
-    if request.dataset:
-        if request.dataset not in catalog.datasets:
-            raise CatalogError(
-                f"{request.city} has no dataset {request.dataset!r} "
-                f"(known: {', '.join(catalog.datasets)})"
-            )
-        return [raw_asset_key(catalog.datasets[request.dataset])]
-    return [key for key in keys if graph.get(key).tags.get("city", request.city) == request.city]
-
-
-def partition_range_tags(request: RunRequest) -> dict[str, str]:
-    from pipelines.assets.raw import MONTHLY
-
-    if MONTHLY is None:
-        return {}
-    months = MONTHLY.get_partition_keys()
-    first = request.first_month or months[0]
-    last = request.last_month or months[-1]
-    for key in (first, last):
-        if key not in months:
-            raise ValueError(f"month {key} is outside the partitions {months[0]}..{months[-1]}")
-    return {ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last}
+    return [*keys, *sorted(_transform_assets(), key=str)]
 
 
 def run_config(request: RunRequest, total_assets: int) -> dict:
     from pipelines.progress import progress_run_config
 
     config = progress_run_config(request.verbose, total_assets)
-    config["resources"] = {"sources": {"config": {"live": request.live}}}
+    sources: dict = {"live": request.live}
+    if request.first_month or request.last_month:
+        sources.update(first_month=request.first_month, last_month=request.last_month)
+    if request.full_refresh:
+        sources["full_refresh"] = True
+    if request.allow_shrink:
+        sources["allow_shrink"] = True
+    config["resources"] = {"sources": {"config": sources}}
     return config
+
+
+def run_tags(request: RunRequest, phase: str) -> dict[str, str]:
+    tags = {PHASE_TAG: phase}
+    if request.first_month or request.last_month:
+        tags[MONTHS_TAG] = f"{request.first_month or ''}..{request.last_month or ''}"
+    return tags
 
 
 @contextmanager
@@ -87,7 +157,7 @@ def _opened(instance: DagsterInstance | None) -> Iterator[DagsterInstance]:
 
 def execute(
     request: RunRequest, instance: DagsterInstance | None = None, wait_seconds: float = 600
-) -> ExecuteInProcessResult:
+) -> RunOutcome:
     """Run the request once no other run writes the warehouse (WarehouseBusy past the wait).
 
     Without an `instance`, Dagster's instance (DAGSTER_HOME) is opened inside the lock too:
@@ -95,13 +165,51 @@ def execute(
     """
     from pipelines.definitions import defs, everything_job
 
-    keys = selected_keys(request)
+    keys = load_keys(request)
     job = defs.resolve_job_def(everything_job.name)
     with warehouse_writer(paths().warehouse, wait_seconds), _opened(instance) as active:
-        return job.execute_in_process(
+        load = job.execute_in_process(
             instance=active,
             raise_on_error=False,
             asset_selection=keys,
             run_config=run_config(request, len(keys)),
-            tags=partition_range_tags(request),
+            tags=run_tags(request, "load"),
         )
+        outcome = RunOutcome(load, skipped=failed_loads(load))
+        if not request.transform or request.dataset:
+            return outcome
+        with duckdb.connect(str(paths().warehouse)) as con:
+            from pipelines.transform_runs import transform_selection
+
+            chosen = transform_selection(con, full=request.full_refresh)
+        if not chosen:
+            outcome.transform_note = "nothing changed: no model to rebuild"
+            return outcome
+        models = len(chosen) - 1
+        outcome.transform_note = f"{models} model(s) rebuilt (the others were unchanged)"
+        outcome.transform = job.execute_in_process(
+            instance=active,
+            raise_on_error=False,
+            asset_selection=chosen,
+            run_config=run_config(request, len(chosen)),
+            tags={**run_tags(request, "transform"), LOAD_RUN_TAG: load.run_id},
+        )
+    return outcome
+
+
+def failed_loads(result: ExecuteInProcessResult) -> list[Skipped]:
+    """Each failed step of a load run as (city, dataset, why), from its root cause."""
+    from pipelines.progress import root_cause
+
+    by_step = {
+        f"raw__{dataset.raw_table}": (catalog.city, name)
+        for catalog in city_catalogs()
+        for name, dataset in catalog.datasets.items()
+    }
+    skipped = []
+    for event in result.get_step_failure_events():
+        error = event.step_failure_data.error if event.step_failure_data else None
+        reason = root_cause(error).splitlines()[0] if error else "failed"
+        city, dataset = by_step.get(event.step_key or "", ("-", event.step_key or "?"))
+        skipped.append(Skipped(city, dataset, reason))
+    return skipped

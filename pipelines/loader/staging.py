@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from typing import Any
 
 from pipelines.catalog import NumberFormat
@@ -97,8 +97,9 @@ def staging_query(
             )
         partition_sql = f"cast(date_trunc('month', {when}) as date)"
         cases.append((f"{when} is null", unreadable_date_rule(partition_column)))
-        start, end = projection.parameter(months.start), projection.parameter(months.end)
-        outside = f"{partition_sql} < {start} or {partition_sql} >= {end}"
+        start = projection.parameter(datetime.combine(months.start, time()))
+        end = projection.parameter(datetime.combine(months.end, time()))
+        outside = f"{when} < {start} or {when} >= {end}"  # the months, as timestamps
         # Rows of other months are not this load's business (a month load keeps them out).
         cases.append(
             (outside, outside_rule(partition_column, months) if months.whole_range else "")

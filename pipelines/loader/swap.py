@@ -19,7 +19,11 @@ from pipelines.loader.common import RAW_SCHEMA, LoadError, MonthRange, quote, ta
 
 @dataclass(frozen=True)
 class WriteMode:
-    """How the staged rows are put in place (see the module doc)."""
+    """How the staged rows are put in place (see the module doc).
+
+    `months` dates the rows; without a merge key it is also what the load replaces. With a
+    merge key it must cover the dataset's whole range (rows dated outside are quarantined).
+    """
 
     months: MonthRange | None = None
     merge_key: str | None = None  # a staged column name
@@ -28,13 +32,15 @@ class WriteMode:
 
     @property
     def name(self) -> str:
-        return "months" if self.months else "merge" if self.merge_key else "replace"
+        return "merge" if self.merge_key else "months" if self.months else "replace"
 
     def scope(self) -> str:
-        if self.months:
-            return self.months.describe()
         if self.files is not None:
             return f"{len(self.files)} file(s)"
+        if self.merge_key:
+            return "changed rows"
+        if self.months:
+            return self.months.describe()
         return "all"
 
     def in_scope(self) -> tuple[str, dict[str, object]]:
@@ -47,11 +53,9 @@ class WriteMode:
         }
 
     def replaces_whole_table(self) -> bool:
-        return (
-            self.months is None
-            and self.merge_key is None
-            or bool(self.months and self.months.whole_range)
-        )
+        if self.merge_key:
+            return False
+        return self.months is None or self.months.whole_range
 
 
 def rows_replaced(con, table: str, mode: WriteMode) -> int | None:
@@ -61,17 +65,17 @@ def rows_replaced(con, table: str, mode: WriteMode) -> int | None:
     relation = f'{RAW_SCHEMA}."{table}"'
     if mode.replaces_whole_table():
         return con.execute(f"select count(*) from {relation}").fetchone()[0]
-    if mode.months:
-        where, bounds = mode.in_scope()
-        if "_partition" not in table_columns(con, table):
-            return None
-        return con.execute(f"select count(*) from {relation} where {where}", bounds).fetchone()[0]
     if mode.files is not None:
         return con.execute(
             f"select count(*) from {relation} where _source_file in (select unnest($files))",
             {"files": list(mode.files)},
         ).fetchone()[0]
-    return None
+    if mode.merge_key:
+        return None  # a merge on row ids only adds or replaces rows
+    where, bounds = mode.in_scope()
+    if "_partition" not in table_columns(con, table):
+        return None
+    return con.execute(f"select count(*) from {relation} where {where}", bounds).fetchone()[0]
 
 
 def swap(con, staging: str, table: str, mode: WriteMode) -> int:
@@ -79,7 +83,7 @@ def swap(con, staging: str, table: str, mode: WriteMode) -> int:
     where, bounds = mode.in_scope()
     exists = bool(table_columns(con, table))
     if mode.replaces_whole_table() or not exists:
-        if mode.months:  # rows of other months are not this load's (none, if whole range)
+        if mode.months and not mode.months.whole_range:  # rows of other months stay out
             con.execute(f"delete from {staging} where _partition is null or not ({where})", bounds)
         rows = con.execute(f"select count(*) from {staging}").fetchone()[0]
         con.execute(f'drop table if exists {RAW_SCHEMA}."{table}"')
@@ -87,7 +91,7 @@ def swap(con, staging: str, table: str, mode: WriteMode) -> int:
         return rows
     check_same_columns(con, staging, table)
     relation = f'{RAW_SCHEMA}."{table}"'
-    if mode.months:
+    if mode.months and not mode.merge_key:
         con.execute(f"delete from {relation} where {where}", bounds)
         con.execute(f"insert into {relation} select * from {staging} where {where}", bounds)
         return con.execute(f"select count(*) from {staging} where {where}", bounds).fetchone()[0]
@@ -99,8 +103,8 @@ def swap(con, staging: str, table: str, mode: WriteMode) -> int:
         )
     else:
         con.execute(f"delete from {relation} where {key} in (select {key} from {staging})")
-    con.execute(f"insert into {relation} select * from {staging}")
-    return con.execute(f"select count(*) from {staging}").fetchone()[0]
+    con.execute(f"insert into {relation} select * from {staging} where {where}", bounds)
+    return con.execute(f"select count(*) from {staging} where {where}", bounds).fetchone()[0]
 
 
 def check_same_columns(con, staging: str, table: str) -> None:

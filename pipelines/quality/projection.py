@@ -69,7 +69,14 @@ class Projection:
         return self._texts[column]
 
     def _text(self, column: str, reading: ColumnReading) -> str:
-        trimmed = f"nullif(trim(cast({quote(column)} as varchar)), '')"
+        value = quote(column)
+        if self.stored_types.get(column, "VARCHAR") != "VARCHAR":
+            value = f"cast({value} as varchar)"
+        # trim() copies every string; only values that start or end with a space need it.
+        trimmed = (
+            f"case when starts_with({value}, ' ') or ends_with({value}, ' ') "
+            f"then nullif(trim({value}), '') else nullif({value}, '') end"
+        )
         if not reading.missing:
             return trimmed
         markers = self.parameter(reading.missing)
@@ -107,10 +114,8 @@ class Projection:
             case "date" | "timestamp":
                 return self.timestamp(text, reading.format)
             case "boolean":
-                return (
-                    f"case when lower({text}) in ('true', 't', 'y', 'yes', '1') then true "
-                    f"when lower({text}) in ('false', 'f', 'n', 'no', '0') then false end"
-                )
+                # DuckDB reads exactly true/t/y/yes/1 and false/f/n/no/0, in any case.
+                return f"try_cast({text} as boolean)"
         raise AssertionError(reading.type)
 
     def timestamp(self, text: str, format: str | None) -> str:
