@@ -19,7 +19,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-import duckdb
 from dagster import AssetKey, DagsterEvent, DagsterInstance, ExecuteInProcessResult
 
 from pipelines.assets.raw import raw_asset_key
@@ -109,6 +108,25 @@ def load_keys(request: RunRequest) -> list[AssetKey]:
     return sorted(keys, key=str)
 
 
+def changed_sources(request: RunRequest, keys: list[AssetKey]) -> list[AssetKey]:
+    """`keys` less the raw assets whose bundled files did not change since their last load:
+    a run plans (and Dagster records) only the loads that will do something."""
+    from pipelines.resources import warehouse_resource
+    from pipelines.sources import DataSources
+
+    sources = DataSources(
+        live=request.live,
+        first_month=request.first_month,
+        last_month=request.last_month,
+        full_refresh=request.full_refresh,
+    )
+    by_key = {raw_asset_key(d): d for c in city_catalogs() for d in c.datasets.values()}
+    if not paths().warehouse.exists():
+        return keys
+    with warehouse_resource().get_connection() as con:
+        return [key for key in keys if key not in by_key or not sources.unchanged(con, by_key[key])]
+
+
 def _transform_assets() -> list[AssetKey]:
     from pipelines.assets.exports import marts_parquet
     from pipelines.assets.transform import civic_dbt_models
@@ -165,9 +183,9 @@ def execute(
     """
     from pipelines.definitions import defs, everything_job
 
-    keys = load_keys(request)
     job = defs.resolve_job_def(everything_job.name)
     with warehouse_writer(paths().warehouse, wait_seconds), _opened(instance) as active:
+        keys = changed_sources(request, load_keys(request))
         load = job.execute_in_process(
             instance=active,
             raise_on_error=False,
@@ -178,9 +196,12 @@ def execute(
         outcome = RunOutcome(load, skipped=failed_loads(load))
         if not request.transform or request.dataset:
             return outcome
-        with duckdb.connect(str(paths().warehouse)) as con:
-            from pipelines.transform_runs import transform_selection
+        from pipelines.resources import warehouse_resource
+        from pipelines.transform_runs import transform_selection
 
+        # The resource's connection settings: DuckDB refuses a second configuration of a file
+        # a step's connection may still hold open.
+        with warehouse_resource().get_connection() as con:
             chosen = transform_selection(con, full=request.full_refresh)
         if not chosen:
             outcome.transform_note = "nothing changed: no model to rebuild"

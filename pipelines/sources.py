@@ -94,6 +94,21 @@ class DataSources(ConfigurableResource):
         last = month_start(self.last_month) if self.last_month else this_month()
         return MonthRange(spec.column, spec.format, max(first, spec.start_date), next_month(last))
 
+    def unchanged(self, con: duckdb.DuckDBPyConnection, dataset: Dataset) -> bool:
+        """True when this run would find the dataset's bundled files as its table holds them
+        (so the run need not even plan its load). Live, month and full-refresh runs read."""
+        if self.live or self.full_refresh or self.first_month or self.last_month:
+            return False
+        if dataset.bundled is None or not table_columns(con, dataset.raw_table):
+            return False
+        connector = FileConnector(SOURCES_DIR, dataset.bundled.path, dataset.bundled.format)
+        try:
+            on_disk = connector.on_disk()
+        except ConnectorError:
+            return False  # the load itself will say what is wrong
+        known = indexed_files(con, dataset.raw_table)
+        return bool(known) and select_files(on_disk, known).unchanged
+
     def extract(
         self, con: duckdb.DuckDBPyConnection, city: str, name: str, dataset: Dataset
     ) -> Extract:

@@ -25,6 +25,7 @@ from typing import Any
 import duckdb
 from dagster import AssetExecutionContext, AssetKey
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+from dagster_duckdb import DuckDBResource
 
 from pipelines.automation import NO_RETRY
 from pipelines.settings import DBT_PROJECT_DIR, paths
@@ -231,9 +232,11 @@ def _keep_parse_cache(target_path: Path) -> None:
     dagster_dbt_translator=CivicDbtTranslator(),
     retry_policy=NO_RETRY,
 )
-def civic_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource):
+def civic_dbt_models(
+    context: AssetExecutionContext, dbt: DbtCliResource, warehouse: DuckDBResource
+):
     document = manifest()
-    with duckdb.connect(str(paths().warehouse)) as con:
+    with warehouse.get_connection() as con:  # closed before dbt opens the file
         inputs = inputs_fingerprints(document, source_versions(con, document))
     code = code_fingerprints(document)
     invocation = dbt.cli(["build"], context=context)
@@ -241,6 +244,6 @@ def civic_dbt_models(context: AssetExecutionContext, dbt: DbtCliResource):
         yield from invocation.stream()
     finally:
         built = _succeeded(invocation.target_path)
-        with duckdb.connect(str(paths().warehouse)) as con:
+        with warehouse.get_connection() as con:
             record_built(con, built, code, inputs)
         _keep_parse_cache(invocation.target_path)
