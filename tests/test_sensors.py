@@ -79,14 +79,14 @@ def test_sensor_requests_a_load_when_the_portal_changes(defs):
         first, cursor = evaluate(sensor, defs, instance)
         assert isinstance(first, RunRequest)
         assert first.run_key == "chicago_crimes@2025-11-24T16:00:00+00:00"
-        assert first.run_config == {"resources": {"sources": {"config": {"live": True}}}}
-        selected = {key.to_user_string() for key in first.asset_selection}
-        assert "raw/chicago_crimes" in selected and "exports/marts_parquet" in selected
-        assert "raw/chicago_building_permits" not in selected  # only this dataset, downstream
+        this_month = datetime.now(UTC).strftime("%Y-%m")
+        config = first.run_config["resources"]["sources"]["config"]
+        assert config["live"] is True and config["last_month"] == this_month
+        # A load of this dataset only: the transform follows the load run (transform_runs.py).
+        assert first.asset_selection == [CRIMES]
         assert first.tags["civic/dataset"] == "chicago.crimes"
-        assert first.tags["dagster/asset_partition_range_end"] == (
-            datetime.now(UTC).date().replace(day=1).isoformat()
-        )
+        assert first.tags["civic/phase"] == "load"
+        assert first.tags["civic/months"].endswith(f"..{this_month}")
         assert json.loads(cursor) == {"modified": "2025-11-24T16:00:00+00:00"}
 
         same, cursor = evaluate(sensor, defs, instance, cursor)
@@ -104,7 +104,7 @@ def test_first_tick_skips_when_the_last_load_is_newer_than_the_portal(defs):
     crimes = city_catalog("chicago").datasets["crimes"]
     with PortalServer() as portal, DagsterInstance.ephemeral() as instance:
         portal.route(VIEW, lambda _: Reply.json({"rowsUpdatedAt": 1500000000}))  # 2017
-        instance.report_runless_asset_event(AssetMaterialization(CRIMES, partition="2017-07-01"))
+        instance.report_runless_asset_event(AssetMaterialization(CRIMES))
         sensor = build_portal_sensor(
             "chicago", "crimes", on_server(crimes, portal.url), portal_update_job()
         )
@@ -182,8 +182,7 @@ def test_stale_dataset_fails_its_check_and_notifies_the_webhook(defs, monkeypatc
     population = AssetKey(["raw", "nyc_population"])
     with DagsterInstance.ephemeral() as instance, WebhookServer() as hook:
         for key in (CRIMES, population):
-            partition = "2022-01-01" if key == CRIMES else None
-            instance.report_runless_asset_event(AssetMaterialization(key, partition=partition))
+            instance.report_runless_asset_event(AssetMaterialization(key))
         # Three days later: daily crimes (2-day window) is stale, yearly population is not.
         later = datetime.now(UTC).timestamp() + 3 * 86400
         monkeypatch.setattr(last_update, "get_current_timestamp", lambda: later)
