@@ -25,6 +25,7 @@ from __future__ import annotations
 import itertools
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -176,17 +177,21 @@ def _suite_of_row_rules(table: str, rules: Sequence[RowRule]) -> Suite:
     )
 
 
+@dataclass
 class Staged:
     """The staging table just written: its columns and what its `_rejected` may hold."""
 
-    def __init__(
-        self, query: StagingQuery, names: list[str], stored: dict[str, str], published: list[str]
-    ):
-        self.query = query
-        self.names = names
-        self.stored = stored
-        self.partition = query.partition
-        self.published = dict(zip(names, published, strict=True))  # staged -> published name
+    query: StagingQuery
+    names: list[str]
+    stored: dict[str, str]
+    published: dict[str, str]  # staged name -> published name
+    rule_names: list[str]
+    months: MonthRange | None
+    parameters: dict[str, object] = field(default_factory=dict)  # the control check's
+
+    @property
+    def partition(self) -> str | None:
+        return self.query.partition
 
 
 def _stage(
@@ -268,7 +273,8 @@ def _stage(
         ) from cause
     finally:
         con.unregister("incoming_batches")
-    return Staged(query, schema.names, stored, first.schema.names)
+    published = dict(zip(schema.names, first.schema.names, strict=True))
+    return Staged(query, schema.names, stored, published, rule_names, months)
 
 
 def _stage_scan(
@@ -332,7 +338,42 @@ def _stage_scan(
             "Check that the file is well-formed (CSV: comma-separated, double-quoted, the same "
             "number of fields on every line), fix or restore it and re-run the load"
         ) from error
-    return Staged(query, schema.names, stored, published)
+    return Staged(
+        query,
+        schema.names,
+        stored,
+        dict(zip(schema.names, published, strict=True)),
+        rule_names,
+        months,
+        {"flagged_files": list(flagged)} if flagged else {},
+    )
+
+
+def _restage(con, staging, table, staged: Staged, suite, numbers) -> Staged:
+    """The staging table again, from itself, with the number formats detection found."""
+    dropped = [REJECTED, *(["_partition"] if staged.partition else [])]
+    query = staging_query(
+        f"select * exclude ({', '.join(dropped)}) from {staging}",
+        staged.names,
+        staged.stored,
+        suite=suite,
+        row_rule_names=staged.rule_names,
+        months=staged.months,
+        partition_column=staged.partition,
+        numbers=numbers,
+        control_check=staged.query.control_check,
+    )
+    again = f'{RAW_SCHEMA}."{table}__restaging"'
+    try:
+        con.execute(
+            f"create or replace table {again} as {query.sql}",
+            {**query.parameters, **staged.parameters},
+        )
+        con.execute(f"drop table {staging}")
+        con.execute(f'alter table {again} rename to "{table}__loading"')
+    finally:
+        con.execute(f"drop table if exists {again}")
+    return replace(staged, query=query)
 
 
 def _query(
@@ -401,16 +442,17 @@ def _check_and_swap(
 
     stripped = {}
     if staged.query.control_check is not None:
-        flagged = getattr(batches, "flagged", None) or []
         stripped = strip_control_characters(
             con,
             staging,
             staged.names,
             staged.stored,
             staged.query.control_check,
-            {"flagged_files": list(flagged)} if flagged else {},
+            staged.parameters,
         )
-    detect_numbers(con, staging, table, staged, suite)
+    detected = detect_numbers(con, staging, table, staged, suite)
+    if detected:  # stage again from the staged rows, reading those columns in their format
+        staged = _restage(con, staging, table, staged, suite, {**staged.query.numbers, **detected})
     scope_sql, scope_params = mode.in_scope()
     (in_scope,) = con.execute(
         f"select count(*) from {staging} where ({scope_sql})", scope_params

@@ -19,16 +19,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from pipelines.loader.common import REJECTED, LoadError, quote, table_columns
-from pipelines.loader.numbers import (
-    COMMA,
-    Detection,
-    detection_sql,
-    file_format,
-    normalized,
-    pattern,
-)
-from pipelines.loader.staging import number_rule
+from pipelines.loader.common import REJECTED, LoadError, table_columns
+from pipelines.loader.numbers import COMMA, Detection, detection_sql, file_format
 from pipelines.loader.swap import WriteMode
 from pipelines.quality.evaluate import EXPECTATIONS, RuleResult, evaluate
 from pipelines.quality.projection import Projection
@@ -48,66 +40,49 @@ def staged_types(con, table: str) -> dict[str, str]:
     )
 
 
-def detect_numbers(con, staging: str, table: str, staged, suite: Suite | None) -> None:
-    """Columns the suite reads as numbers, with no format stated: detect it from the whole
-    column (refusing mixed or ambiguous columns), quarantine the values that fit neither
-    format, and rewrite decimal-comma columns with a decimal point."""
+def detect_numbers(con, staging: str, table: str, staged, suite: Suite | None) -> dict:
+    """Columns the suite reads as numbers, with no format stated: their format, detected from
+    the whole column (refusing mixed or ambiguous columns). Returns the formats the staging
+    must apply: decimal-comma columns (rewritten with a decimal point) and columns holding
+    values that fit neither format (quarantined); {} when the staged rows are fine as they are.
+    """
     declared = staged.query.numbers
-    columns: dict[str, object] = {}
+    columns = []
     if suite is not None:
         resolved = suite.resolved(staged.names)
-        for name in staged.names:
-            if name not in declared and resolved.reading(name).type in NUMBER_READINGS:
-                columns[name] = None
-    if not columns and not any(fmt.decimal == "," for fmt in declared.values()):
-        return
+        columns = [
+            name
+            for name in staged.names
+            if name not in declared and resolved.reading(name).type in NUMBER_READINGS
+        ]
+    if not columns:
+        return {}
     projection = Projection(
         (suite or _empty(table)).resolved(staged.names), dict(staged.stored), prefix="nd"
     )
+    # FRED writes a missing value as '.', which every number reading takes as missing.
     texts = {name: f"nullif({projection.text(name)}, '.')" for name in columns}
-    detections: dict[str, Detection] = {}
-    if texts:
-        aggregates, parameters = [], dict(projection.parameters)
-        for text in texts.values():
-            sql, params = detection_sql(text)
-            aggregates += sql
-            parameters.update(params)
-        row = con.execute(
-            f"select {', '.join(aggregates)} from {staging} where {REJECTED} is null", parameters
-        ).fetchone()
-        for index, name in enumerate(texts):
-            detections[name] = Detection(name, *row[index * 7 : index * 7 + 7])
-        convention = file_format(list(detections.values()))
-        detections = {n: replace(d, file_format=convention) for n, d in detections.items()}
-    for name, detection in detections.items():
-        problem = detection.problem(table, _published(staged, name))
+    aggregates, parameters = [], dict(projection.parameters)
+    for text in texts.values():
+        sql, params = detection_sql(text)
+        aggregates += sql
+        parameters.update(params)
+    row = con.execute(
+        f"select {', '.join(aggregates)} from {staging} where {REJECTED} is null", parameters
+    ).fetchone()
+    detections = {
+        name: Detection(name, *row[index * 7 : index * 7 + 7]) for index, name in enumerate(texts)
+    }
+    convention = file_format(list(detections.values()))
+    apply = {}
+    for name, found in detections.items():
+        found = replace(found, file_format=convention)
+        problem = found.problem(table, _published(staged, name))
         if problem:
             raise LoadError(problem)
-    for name, detection in detections.items():
-        fmt = detection.format
-        if detection.neither:  # fits neither format: quarantined with its row
-            con.execute(
-                f"update {staging} set {REJECTED} = $rule where {REJECTED} is null and "
-                f"{texts[name]} is not null and not regexp_full_match({texts[name]}, $regex)",
-                {
-                    **projection.parameters,
-                    "rule": number_rule(name),
-                    "regex": pattern(fmt, any_currency=True),
-                },
-            )
-        if fmt is COMMA:
-            _normalize(con, staging, name, fmt)
-    for name, fmt in declared.items():
-        if fmt.decimal == ",":
-            _normalize(con, staging, name, fmt)
-
-
-def _normalize(con, staging: str, name: str, fmt) -> None:
-    column = quote(name)
-    con.execute(
-        f"update {staging} set {column} = {normalized(column, fmt)} "
-        f"where {REJECTED} is null and {column} is not null"
-    )
+        if found.format is COMMA or found.neither:
+            apply[name] = found.format
+    return apply
 
 
 def _published(staged, name: str) -> str:

@@ -49,13 +49,24 @@ def pattern(fmt: NumberFormat, *, any_currency: bool = False) -> str:
     return rf"^{body}$"
 
 
+def needs_rewrite(fmt: NumberFormat) -> bool:
+    """Whether values in `fmt` must be rewritten for the readers downstream, which read a
+    decimal point, an optional ',' grouping, '$' and accounting parentheses."""
+    return fmt.decimal != "." or fmt.thousands not in {",", ""} or fmt.currency not in {"", "$"}
+
+
 def normalized(text: str, fmt: NumberFormat) -> str:
-    """SQL turning a value written in `fmt` into '-1234.56' (decimal point, no grouping)."""
-    stripped = f"replace({text}, '{fmt.thousands}', '')" if fmt.thousands else text
-    if fmt.thousands == "'":
-        stripped = f"replace({text}, '''', '')"
-    pointed = f"replace({stripped}, ',', '.')" if fmt.decimal == "," else stripped
-    return pointed
+    """SQL turning a value written in `fmt` into '-1234.56' (decimal point, no grouping, no
+    currency sign; accounting parentheses become a minus sign)."""
+    value = f"trim({text})"
+    if fmt.currency:
+        value = f"replace({value}, '{fmt.currency.replace(chr(39), chr(39) * 2)}', '')"
+    if fmt.thousands:
+        value = f"replace({value}, '{fmt.thousands.replace(chr(39), chr(39) * 2)}', '')"
+    if fmt.decimal == ",":
+        value = f"replace({value}, ',', '.')"
+    value = f"replace({value}, ' ', '')"
+    return f"regexp_replace({value}, '^\\((.*)\\)$', '-\\1')"
 
 
 @dataclass(frozen=True)

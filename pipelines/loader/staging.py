@@ -24,7 +24,7 @@ from typing import Any
 
 from pipelines.catalog import NumberFormat
 from pipelines.loader.common import REJECTED, MonthRange, quote
-from pipelines.loader.numbers import pattern
+from pipelines.loader.numbers import needs_rewrite, normalized, pattern
 from pipelines.quality.evaluate import column_test, guarded
 from pipelines.quality.projection import Projection
 from pipelines.quality.suites import Suite
@@ -104,22 +104,31 @@ def staging_query(
         cases.append(
             (outside, outside_rule(partition_column, months) if months.whole_range else "")
         )
+    originals = []
+    rewrites = []
+    for column, fmt in numbers.items():
+        if column not in stored_types:
+            continue
+        original = quote(f"__n_{column}")  # the value as published, before any rewrite
+        originals.append(f"{quote(column)} as {original}")
+        regex = projection.parameter(pattern(fmt))
+        fits = f"regexp_full_match(trim({original}), {regex})"
+        cases.append((f"{projection.text(column)} is not null and not {fits}", number_rule(column)))
+        if needs_rewrite(fmt):  # one format for every reader downstream: '-1234.56'
+            value = quote(column)
+            rewrites.append(
+                f"case when regexp_full_match(trim({value}), {regex}) "
+                f"then {normalized(value, fmt)} else {value} end as {value}"
+            )
+    if originals:  # checked before the suite's rules: the first failure is the cause
+        replace = f" replace ({', '.join(rewrites)})" if rewrites else ""
+        source_sql = f"select *{replace}, {', '.join(originals)} from ({source_sql})"
     by_name = {rule.name: rule for rule in suite.rules}
     for name in row_rule_names:
         rule = by_name.get(name)
         test = column_test(projection, rule, now) if rule is not None else None
         if test is not None:
             cases.append((guarded(test.predicate), name))
-    for column, fmt in numbers.items():
-        if column in stored_types:
-            text = projection.text(column)
-            regex = projection.parameter(pattern(fmt))
-            cases.append(
-                (
-                    f"{text} is not null and not regexp_full_match({text}, {regex})",
-                    number_rule(column),
-                )
-            )
     if control_check is not None:
         text_columns = [c for c in columns if stored_types.get(c) == "VARCHAR"]
         if text_columns:
@@ -138,7 +147,7 @@ def staging_query(
         else:
             branches.append(f"when {condition} then null")
     rejected = f"case {' '.join(branches)} end" if branches else "null::varchar"
-    helpers = projection.helper_names
+    helpers = [*projection.helper_names, *(f"__n_{c}" for c in numbers if c in stored_types)]
     keep = f"* exclude ({', '.join(quote(h) for h in helpers)})" if helpers else "*"
     partition = f", {partition_sql} as _partition" if partition_sql else ""
     sql = (

@@ -186,7 +186,7 @@ def evaluate(
     # One pass for the row count and every column rule.
     aggregates = ["count(*)"]
     for test in tests.values():
-        aggregates.append(f"count_if({guarded(test.predicate)})")
+        aggregates.append(f"coalesce(count_if({guarded(test.predicate)}), 0)")
         aggregates.append(f"count({test.present})" if test.present else "count(*)")
     params = {**(parameters or {}), **projection.parameters}
     wrapped = projection.wrap(scoped)
