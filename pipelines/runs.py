@@ -19,11 +19,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from dagster import AssetKey, DagsterEvent, DagsterInstance, ExecuteInProcessResult
+from dagster import AssetKey, DagsterEvent, DagsterInstance, Definitions, ExecuteInProcessResult
 
 from pipelines.assets.raw import raw_asset_key
 from pipelines.automation import LOAD_RUN_TAG, MONTHS_TAG, PHASE_TAG
-from pipelines.catalog import CatalogError, city_catalog, city_catalogs
+from pipelines.catalog import CatalogError, city_catalogs
 from pipelines.locking import warehouse_writer
 from pipelines.settings import paths
 
@@ -80,32 +80,41 @@ class RunOutcome:
         return self.transform.get_step_failure_events() if self.transform else []
 
 
-def load_keys(request: RunRequest) -> list[AssetKey]:
-    """The load phase: raw assets (of the city, or one dataset) and the reference tables."""
+def _definitions(definitions: Definitions | None) -> Definitions:
+    if definitions is not None:
+        return definitions
     from pipelines.definitions import defs
 
-    graph = defs.resolve_asset_graph()
+    return defs
+
+
+def load_keys(request: RunRequest, definitions: Definitions | None = None) -> list[AssetKey]:
+    """The load phase: raw assets (of the city, or one dataset) and the reference tables."""
+    graph = _definitions(definitions).resolve_asset_graph()
     if request.city is None and request.dataset:
         raise ValueError("choose the city of the dataset too (--city)")
-    if request.city is not None:
-        catalog = city_catalog(request.city)  # a clear error for an unknown city
-        if request.dataset:
-            if request.dataset not in catalog.datasets:
-                raise CatalogError(
-                    f"{request.city} has no dataset {request.dataset!r} "
-                    f"(known: {', '.join(catalog.datasets)})"
-                )
-            return [raw_asset_key(catalog.datasets[request.dataset])]
     transforms = set(_transform_assets())
-    keys = []
-    for key in graph.get_all_asset_keys():
-        node = graph.get(key)
-        if not node.is_executable or key in transforms:
-            continue
-        if request.city is not None and node.tags.get("city", request.city) != request.city:
-            continue
-        keys.append(key)
-    return sorted(keys, key=str)
+    loads = [
+        key
+        for key in graph.get_all_asset_keys()
+        if graph.get(key).is_executable and key not in transforms
+    ]
+    if request.city is None:
+        return sorted(loads, key=str)
+    cities = {graph.get(key).tags.get("city") for key in loads} - {None}
+    if request.city not in cities:
+        raise CatalogError(
+            f"no catalog for city {request.city!r} in sources/cities "
+            f"(known: {', '.join(sorted(cities))})"
+        )
+    ours = [key for key in loads if graph.get(key).tags.get("city", request.city) == request.city]
+    if not request.dataset:
+        return sorted(ours, key=str)
+    named = {graph.get(key).metadata.get("dataset"): key for key in ours}
+    if request.dataset not in named:
+        known = ", ".join(sorted(str(name) for name in named if name))
+        raise CatalogError(f"{request.city} has no dataset {request.dataset!r} (known: {known})")
+    return [named[request.dataset]]
 
 
 def changed_sources(request: RunRequest, keys: list[AssetKey]) -> list[AssetKey]:
@@ -134,9 +143,9 @@ def _transform_assets() -> list[AssetKey]:
     return [*civic_dbt_models.keys, *marts_parquet.keys]
 
 
-def selected_keys(request: RunRequest) -> list[AssetKey]:
+def selected_keys(request: RunRequest, definitions: Definitions | None = None) -> list[AssetKey]:
     """Every asset a run may materialize: its loads and, unless load-only, every transform."""
-    keys = load_keys(request)
+    keys = load_keys(request, definitions)
     if request.dataset or not request.transform:
         return keys
     return [*keys, *sorted(_transform_assets(), key=str)]
@@ -174,18 +183,24 @@ def _opened(instance: DagsterInstance | None) -> Iterator[DagsterInstance]:
 
 
 def execute(
-    request: RunRequest, instance: DagsterInstance | None = None, wait_seconds: float = 600
+    request: RunRequest,
+    instance: DagsterInstance | None = None,
+    wait_seconds: float = 600,
+    definitions: Definitions | None = None,
 ) -> RunOutcome:
     """Run the request once no other run writes the warehouse (WarehouseBusy past the wait).
 
     Without an `instance`, Dagster's instance (DAGSTER_HOME) is opened inside the lock too:
-    two processes creating its storage at once would collide.
+    two processes creating its storage at once would collide. `definitions`: the code
+    location (default `pipelines.definitions.defs`).
     """
-    from pipelines.definitions import defs, everything_job
+    from pipelines.definitions import everything_job
 
-    job = defs.resolve_job_def(everything_job.name)
+    definitions = _definitions(definitions)
+    job = definitions.resolve_job_def(everything_job.name)
+    graph = definitions.resolve_asset_graph()
     with warehouse_writer(paths().warehouse, wait_seconds), _opened(instance) as active:
-        keys = changed_sources(request, load_keys(request))
+        keys = changed_sources(request, load_keys(request, definitions))
         load = job.execute_in_process(
             instance=active,
             raise_on_error=False,
@@ -193,7 +208,7 @@ def execute(
             run_config=run_config(request, len(keys)),
             tags=run_tags(request, "load"),
         )
-        outcome = RunOutcome(load, skipped=failed_loads(load))
+        outcome = RunOutcome(load, skipped=failed_loads(load, graph))
         if not request.transform or request.dataset:
             return outcome
         from pipelines.resources import warehouse_resource
@@ -218,19 +233,19 @@ def execute(
     return outcome
 
 
-def failed_loads(result: ExecuteInProcessResult) -> list[Skipped]:
+def failed_loads(result: ExecuteInProcessResult, graph) -> list[Skipped]:
     """Each failed step of a load run as (city, dataset, why), from its root cause."""
     from pipelines.progress import root_cause
 
-    by_step = {
-        f"raw__{dataset.raw_table}": (catalog.city, name)
-        for catalog in city_catalogs()
-        for name, dataset in catalog.datasets.items()
-    }
     skipped = []
     for event in result.get_step_failure_events():
         error = event.step_failure_data.error if event.step_failure_data else None
         reason = root_cause(error).splitlines()[0] if error else "failed"
-        city, dataset = by_step.get(event.step_key or "", ("-", event.step_key or "?"))
+        city, dataset = "-", event.step_key or "?"
+        for key in result.dagster_run.asset_selection or ():
+            node = graph.get(key)
+            if key.to_python_identifier() == event.step_key:
+                city = node.tags.get("city", "-")
+                dataset = str(node.metadata.get("dataset", key.to_user_string()))
         skipped.append(Skipped(city, dataset, reason))
     return skipped
