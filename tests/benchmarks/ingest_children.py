@@ -5,7 +5,7 @@
     python ingest_children.py loader         <data dir> <db>   # the pipeline's path
     python ingest_children.py dlt            <data dir> <db>   # with the dlt environment
 
-`loader` is what the raw asset of a dated dataset runs: `DataSources` chooses the files from
+`loader` is what the raw asset of a dated dataset runs: `plan_bundled` chooses the files from
 the table's file index (all of them on a first load, only the new one after it), the file
 connector vets them (paths, headers, control bytes) and builds the scan, and
 `load_raw_table` stages, dates, checks (the dataset's whole quality suite), quarantines and
@@ -38,16 +38,16 @@ def loader(data: Path, db: Path) -> None:
 
     from pipelines.catalog import BundledFile, city_catalog
     from pipelines.connectors.files import FileConnector
+    from pipelines.loader.plan import plan_bundled
     from pipelines.loading import load_raw_table
     from pipelines.quality.suites import raw_suite
-    from pipelines.sources import DataSources
 
     crimes = city_catalog("chicago").datasets["crimes"]
     dataset = crimes.model_copy(update={"bundled": BundledFile(path=PATTERN, format="csv")})
     con = duckdb.connect(str(db))
-    sources = DataSources()
     connector = FileConnector(data, PATTERN, "csv")
-    extract = sources.bundled_extract(con, connector, dataset, None)
+    # What the raw asset's `sources` resource does for a bundled dataset (without Dagster).
+    extract = plan_bundled(con, connector, dataset, None)
     result = load_raw_table(
         con,
         dataset.raw_table,
