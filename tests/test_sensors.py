@@ -212,3 +212,54 @@ def test_stale_dataset_fails_its_check_and_notifies_the_webhook(defs, monkeypatc
         "refresh_daily_schedule" in post["text"]
         and "civic run --city chicago --live" in (post["text"])
     )
+
+
+# -- the transform after a load run --------------------------------------------------------------
+
+
+def test_a_finished_load_run_starts_the_transform_of_what_it_changed(defs, tmp_path):
+    """A real load run (the community areas from their bundled file) -> a transform run of
+    what is downstream of that table only; the same load again (file unchanged) -> nothing."""
+    from dagster import DagsterEventType, build_run_status_sensor_context, materialize
+    from dagster_duckdb import DuckDBResource
+
+    from pipelines.assets.raw import build_raw_asset
+    from pipelines.sources import DataSources
+    from pipelines.transform_runs import transform_after_load_sensors, transform_request
+
+    catalog = city_catalog("chicago")
+    asset = build_raw_asset(catalog, "community_areas", catalog.datasets["community_areas"])
+    resources = {
+        "warehouse": DuckDBResource(database=str(tmp_path / "w.duckdb")),
+        "sources": DataSources(),
+    }
+    (sensor, _) = transform_after_load_sensors()
+
+    def after(instance, result):
+        run = instance.get_run_by_id(result.run_id)
+        (success,) = [e for e in result.all_events if e.event_type == DagsterEventType.RUN_SUCCESS]
+        context = build_run_status_sensor_context(
+            sensor_name=sensor.name,
+            dagster_event=success,
+            dagster_instance=instance,
+            dagster_run=run,
+            repository_def=defs.get_repository_def(),
+        )
+        return transform_request(context)
+
+    with DagsterInstance.ephemeral() as instance:
+        tags = {"civic/phase": "load"}
+        loaded = materialize([asset], instance=instance, resources=resources, tags=tags)
+        request = after(instance, loaded)
+        assert isinstance(request, RunRequest)
+        selected = {key.to_user_string() for key in request.asset_selection}
+        assert {"staging/stg_chicago__community_areas", "exports/marts_parquet"} <= selected
+        assert not any(key.startswith(("raw/", "registry/")) for key in selected)
+        assert "staging/stg_chicago__crimes" not in selected  # not built from this table
+        assert request.run_key == f"transform-after-{loaded.run_id}"
+        assert request.tags["civic/load-run"] == loaded.run_id
+        assert request.job_name == "civic_transform"
+
+        again = materialize([asset], instance=instance, resources=resources, tags=tags)
+        skipped = after(instance, again)
+    assert isinstance(skipped, SkipReason) and "changed no table" in skipped.skip_message

@@ -58,14 +58,16 @@ class Projection:
         if not self._helpers:
             return expression
         alias = f"__{kind}_{column}"
-        self.helper_levels[0 if kind == "x" else 1][alias] = expression
+        self.helper_levels[1][alias] = expression
         return quote(alias)
 
     def text(self, column: str) -> str:
-        """The published text, trimmed; blank and the suite's missing markers are null."""
+        """The published text, trimmed; blank and the suite's missing markers are null.
+
+        Written inline (not a helper column): typed readings read the raw value first and
+        the text only when that fails, so most rows never compute it."""
         if column not in self._texts:
-            expression = self._text(column, self.suite.reading(column))
-            self._texts[column] = self.named("x", column, expression)
+            self._texts[column] = self._text(column, self.suite.reading(column))
         return self._texts[column]
 
     def _text(self, column: str, reading: ColumnReading) -> str:
@@ -95,6 +97,32 @@ class Projection:
         return self._typed[column]
 
     def _typed_expression(self, column: str, reading: ColumnReading) -> str:
+        full = self._full_reading(column, reading)
+        if reading.missing or reading.type in {"native", "text"}:
+            return full  # a missing marker may itself read as a value: no shortcut
+        # DuckDB's casts take surrounding spaces (and give null on blanks): read the value as
+        # it is first, the trimmed and cleaned text only when that fails. Same results, but
+        # most values are read without building a new string.
+        value = quote(column)
+        if self.stored_types.get(column, "VARCHAR") != "VARCHAR":
+            value = f"cast({value} as varchar)"
+        match reading.type:
+            case "integer":
+                return f"try_cast({value} as bigint)"
+            case "number" | "percent":
+                return f"coalesce(try_cast({value} as double), {full})"
+            case "dollars":
+                return f"coalesce(cast(try_cast({value} as decimal(18, 2)) as double), {full})"
+            case "date" | "timestamp":
+                if reading.format is None:
+                    return f"coalesce(try_cast({value} as timestamp), {full})"
+                fmt = self.parameter(reading.format)
+                return f"coalesce(try_strptime({value}, {fmt}), {full})"
+            case "boolean":
+                return f"coalesce(try_cast({value} as boolean), {full})"
+        return full
+
+    def _full_reading(self, column: str, reading: ColumnReading) -> str:
         text = self.text(column)
         match reading.type:
             case "native" | "text":
@@ -136,9 +164,8 @@ class Projection:
         typed = self.typed(column)
         if rule.check == "parses":
             raw = self.text(column)
-            self.expressions[UNPARSED + column] = (
-                f"case when {typed} is null and {raw} is not null then {raw} end"
-            )
+            # The text is computed only for the values that did not read.
+            self.expressions[UNPARSED + column] = f"case when {typed} is null then {raw} end"
         elif rule.check == "finite":
             self.expressions[NONFINITE + column] = (
                 f"case when not isfinite({typed}) then cast({typed} as varchar) end"
