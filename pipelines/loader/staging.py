@@ -85,9 +85,11 @@ def staging_query(
     projection = Projection(suite, dict(stored_types), prefix="st", helpers=True)
     cases: list[tuple[str, str]] = []  # (condition, rule name or None for "leave out")
     partition_sql = None
+    subsumed = False  # the suite reads the partition column as the partition does
     if months is not None and partition_column is not None:
         reading = suite.reading(partition_column)
         same_reading = reading.type in {"date", "timestamp"} and reading.format == months.format
+        subsumed = same_reading and not reading.missing
         if same_reading:
             when = projection.typed(partition_column)
         else:
@@ -126,6 +128,9 @@ def staging_query(
     by_name = {rule.name: rule for rule in suite.rules}
     for name in row_rule_names:
         rule = by_name.get(name)
+        on_partition = rule is not None and subsumed and rule.column == partition_column
+        if on_partition and rule.check in {"not_null", "parses"}:
+            continue  # an unreadable or missing date is already the first rule above
         test = column_test(projection, rule, now) if rule is not None else None
         if test is not None:
             cases.append((guarded(test.predicate), name))

@@ -125,9 +125,9 @@ def column_test(projection: Projection, rule: Rule, now: datetime) -> ColumnTest
             when = expressions[WHEN + column]
             return ColumnTest(f"{when} > {projection.parameter(limit)}", when, when)
         case "in_set":
-            values = projection.parameter(list(rule.values))
+            values = projection.parameter(list(rule.values))  # a hash set, not a list scan
             return ColumnTest(
-                f"not list_contains({values}, cast({typed} as varchar))", typed, typed
+                f"not (cast({typed} as varchar) in (select unnest({values})))", typed, typed
             )
         case "matches":
             pattern = projection.parameter(rule.pattern)
