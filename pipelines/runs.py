@@ -15,6 +15,7 @@ The outcome says exactly which loads failed and why (`RunOutcome.skipped`).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -274,7 +275,7 @@ def failed_loads(result: ExecuteInProcessResult, graph) -> list[Skipped]:
     skipped = []
     for event in result.get_step_failure_events():
         error = event.step_failure_data.error if event.step_failure_data else None
-        reason = root_cause(error).splitlines()[0] if error else "failed"
+        reason = without_class(root_cause(error).splitlines()[0]) if error else "failed"
         city, dataset = "-", event.step_key or "?"
         for key in result.dagster_run.asset_selection or ():
             node = graph.get(key)
@@ -283,3 +284,8 @@ def failed_loads(result: ExecuteInProcessResult, graph) -> list[Skipped]:
                 dataset = str(node.metadata.get("dataset", key.to_user_string()))
         skipped.append(Skipped(city, dataset, reason))
     return skipped
+
+
+def without_class(message: str) -> str:
+    """'pipelines.loader.common.LoadError: raw.x: ...' -> 'raw.x: ...' (the reason alone)."""
+    return re.sub(r"^(?:[A-Za-z_][\w]*\.)*[A-Za-z_]\w*(?:Error|Exception|Failure): ", "", message)

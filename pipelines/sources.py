@@ -18,10 +18,14 @@ Every load is incremental where the source allows it:
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
+from pathlib import Path
+
 import duckdb
 from dagster import ConfigurableResource
 
-from pipelines.catalog import Dataset
+from pipelines.catalog import CityCatalog, Dataset, city_catalogs
 from pipelines.connectors import ConnectorError, FileConnector
 from pipelines.loader.common import table_columns
 from pipelines.loader.file_index import indexed_files, select_files
@@ -33,7 +37,7 @@ from pipelines.loader.plan import (
     this_month,
     whole_range,
 )
-from pipelines.loading import MonthRange
+from pipelines.loading import MonthRange, column_name
 from pipelines.settings import SOURCES_DIR
 
 __all__ = ["DataSources", "Extract", "whole_range"]
@@ -91,7 +95,8 @@ class DataSources(ConfigurableResource):
                 f"{city}.{name}: no bundled copy in sources/; load it from the portal with "
                 "`civic run --live`"
             )
-        return self.bundled_extract(con, bundled_connector(dataset), dataset, months)
+        connector = bundled_connector(dataset, known_catalog(city))
+        return self.bundled_extract(con, connector, dataset, months)
 
     def bundled_extract(
         self,
@@ -104,14 +109,47 @@ class DataSources(ConfigurableResource):
         return plan_bundled(con, connector, dataset, months, self.full_refresh)
 
 
-def bundled_connector(dataset: Dataset) -> FileConnector:
-    """The connector reading a dataset's bundled copy with its catalog reader options."""
+def bundled_connector(
+    dataset: Dataset, catalog: CityCatalog | None = None, sources_dir: Path | None = None
+) -> FileConnector:
+    """The connector reading a dataset's bundled copy with its catalog reader options; with
+    its `catalog`, a repeated column name is refused only when the catalog reads it."""
     bundled = dataset.bundled
     assert bundled is not None
     return FileConnector(
-        SOURCES_DIR,
+        sources_dir or SOURCES_DIR,
         bundled.path,
         bundled.format,
         delimiter=bundled.delimiter,
         skip_rows=bundled.skip_rows,
+        reads=catalog_reads(catalog, dataset) if catalog is not None else None,
     )
+
+
+def known_catalog(city: str) -> CityCatalog | None:
+    """The shipped catalog of `city` (None for a catalog loaded from elsewhere, in tests)."""
+    return next((c for c in city_catalogs() if c.city == city), None)
+
+
+def catalog_reads(catalog: CityCatalog, dataset: Dataset) -> Callable[[str], bool]:
+    """Whether the catalog reads a published column of `dataset`: mapped, filtered on, a
+    number format, the month column, an unpivot group or pattern, or a city area list's
+    id or name column."""
+    names = {*dataset.columns.values(), *dataset.numbers, *(f.column for f in dataset.filters)}
+    if dataset.partitioning is not None:
+        names.add(dataset.partitioning.column)
+    unpivot = dataset.unpivot
+    if unpivot is not None:
+        names.update(raw for group in unpivot.groups for raw in group.columns.values())
+    for area_list in catalog.areas.values():
+        listing = catalog.datasets.get(area_list.dataset or "")
+        if listing is not None and listing.raw_table == dataset.raw_table:
+            names.update(c for c in (area_list.id_column, area_list.name_column) if c)
+    snake = {column_name(name) for name in names}
+    pattern = re.compile(unpivot.pattern.columns) if unpivot and unpivot.pattern else None
+
+    def reads(published: str) -> bool:
+        raw = column_name(published)
+        return published in names or raw in snake or bool(pattern and pattern.match(raw))
+
+    return reads

@@ -84,19 +84,23 @@ def summarize(warehouse: Path) -> WarehouseSummary:
             order by all
             """
         ).fetchall()
-        left_out = con.execute(
-            "select distinct city, dataset, reason from marts.fct_source_status "
-            "where not is_included order by all"
-        ).fetchall()
+        present = {
+            f"{schema}.{name}"
+            for schema, name in con.execute(
+                "select table_schema, table_name from information_schema.tables"
+            ).fetchall()
+        }
+        left_out = []
+        if "marts.fct_source_status" in present:  # absent when no transform has run yet
+            left_out = con.execute(
+                "select distinct city, dataset, reason from marts.fct_source_status "
+                "where not is_included order by all"
+            ).fetchall()
         quarantined: dict[str, int] = {}
         for table, _, count in by_rule:
             quarantined[table] = quarantined.get(table, 0) + count
         notes = []
-        has_notes = con.execute(
-            "select count(*) from information_schema.tables "
-            "where table_schema = 'meta' and table_name = 'load_notes'"
-        ).fetchone()[0]
-        if has_notes:
+        if "meta.load_notes" in present:
             notes = con.execute(
                 f"""
                 select n.raw_table, n.note, n.column_name, sum(n."values")

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import csv
 import gzip
+import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +25,8 @@ import duckdb
 import pyarrow as pa
 
 from pipelines.connectors.base import ConnectorError, DuckDBScan
+
+log = logging.getLogger("civic.connectors")
 
 BATCH_ROWS = 100_000
 SCAN_CHUNK_BYTES = 16 * 1024 * 1024
@@ -85,6 +88,9 @@ class FileConnector:
     since: str | None = None
     delimiter: str = ","  # CSV only: the catalog's bundled.delimiter (e.g. a tab)
     skip_rows: int = 0  # CSV only: description lines above the header
+    # Whether the catalog reads a published column (None: assume every column is read). A
+    # repeated header name is refused only when it is read; unread copies are kept, renamed.
+    reads: Callable[[str], bool] | None = field(default=None, compare=False)
     watermark: str | None = field(default=None, init=False)
 
     @staticmethod
@@ -175,9 +181,20 @@ class FileConnector:
 
     def refuse_repeated_columns(self, path: Path, header: str) -> None:
         """DuckDB would rename a repeated name (`name`, `name_1`): which copy the catalog
-        means cannot be known, so the file is refused, naming the columns."""
+        means cannot be known, so a file repeating a column the catalog reads is refused,
+        naming the columns. Repeated columns it does not read are kept as DuckDB names them
+        (e.g. a census table repeating a subtotal), and said in the log."""
         names = next(csv.reader([header], delimiter=self.delimiter), [])
         repeated = sorted({name for name in names if names.count(name) > 1})
+        unread = [name for name in repeated if self.reads is not None and not self.reads(name)]
+        if unread:
+            log.warning(
+                "%s: the header repeats column name(s) %s, which the catalog does not read; "
+                "their later copies are loaded with a numbered suffix (_1, _2...)",
+                self.relative(path),
+                unread,
+            )
+        repeated = [name for name in repeated if name not in unread]
         if repeated:
             raise ConnectorError(
                 f"{self.relative(path)}: the header repeats column name(s) {repeated}; which "
