@@ -364,6 +364,30 @@ def test_repeated_header_names_are_refused_before_anything_is_replaced(con, tmp_
     assert_unchanged(con, AREAS, before)
 
 
+def test_repeated_columns_the_catalog_does_not_read_are_kept(con):
+    """DC's ACS ward table (real file) repeats four subtotal names the catalog never reads:
+    it loads, both copies kept (DuckDB numbers the second); were a repeated name read by
+    the catalog, the same file would be refused."""
+    from pipelines.catalog import city_catalog
+    from pipelines.sources import bundled_connector
+
+    catalog = city_catalog("dc")
+    dataset = catalog.datasets["ward_population"]
+    extract = DataSources().extract(con, "dc", "ward_population", dataset)
+    result = load_raw_table(
+        con, dataset.raw_table, extract.rows(), columns=dataset.columns, suite=raw_suite(dataset)
+    )
+    assert result.rows == 8
+    names = [r[0] for r in con.execute(f"describe raw.{dataset.raw_table}").fetchall()]
+    subtotal = "sex_and_age_total_population_18_years_and_over"
+    assert subtotal in names and f"{subtotal}_1" in names
+    reading = dataset.model_copy(
+        update={"columns": {**dataset.columns, "name": "RACE: Total population: One race"}}
+    )
+    with pytest.raises(ConnectorError, match=r"repeats column name\(s\) \['RACE: Total"):
+        bundled_connector(reading, catalog).scan()
+
+
 # --- 8. paths stay inside sources/ -------------------------------------------------------------
 
 
