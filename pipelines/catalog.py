@@ -200,6 +200,25 @@ class MonthlyPartitioning(Strict):
         return date(year, month, 1)
 
 
+class NumberFormat(Strict):
+    """How a column writes numbers, so the loader parses them deliberately (never guessed
+    when stated): `7028929,00` is refused under the default point decimal, not read as
+    702892900. Values that do not match are quarantined with their row."""
+
+    decimal: Literal[".", ","] = "."
+    thousands: Literal[",", ".", " ", "'", ""] = ","
+    parentheses: bool = Field(False, description="(12.50) is -12.50, as accountants write it.")
+    currency: str = Field("", max_length=3, description="A currency sign, e.g. '$' or '€'.")
+
+    @model_validator(mode="after")
+    def separators_differ(self) -> NumberFormat:
+        if self.decimal == self.thousands:
+            raise ValueError("decimal and thousands separators must differ")
+        if re.search(r"[0-9.,\s()+\-]", self.currency):
+            raise ValueError(f"currency must be a sign such as '$', got {self.currency!r}")
+        return self
+
+
 class Dataset(Strict):
     raw_table: str
     domain: Domain
@@ -213,6 +232,9 @@ class Dataset(Strict):
     feeds: str | None = Field(None, description="Canonical raw table (sources/canonical.yml).")
     columns: dict[str, str] = Field({}, description="Canonical column name -> published name.")
     partitioning: MonthlyPartitioning | None = None
+    numbers: dict[str, NumberFormat] = Field(
+        {}, description="Published column name -> its number format (else detected)."
+    )
     # How the mapped columns become typed canonical rows (pipelines/catalog_mapping.py).
     area_type: str | None = Field(None, description="Kind of area in `area` (area_types.yml).")
     area_pattern: str | None = Field(None, description="Regex: its group is the area id.")
@@ -289,6 +311,15 @@ class Dataset(Strict):
                 check_published_name(published)
             except ValueError as error:
                 raise ValueError(f"{canonical}: {error}") from None
+        return value
+
+    @field_validator("numbers")
+    @classmethod
+    def number_columns_are_published_names(
+        cls, value: dict[str, NumberFormat]
+    ) -> dict[str, NumberFormat]:
+        for name in value:
+            check_published_name(name)
         return value
 
     @model_validator(mode="after")

@@ -74,14 +74,20 @@ def explain_failure(command: str, result) -> int | None:  # noqa: ANN001 (Dagste
 def run(args: argparse.Namespace) -> int:
     use_dagster_home()
 
-    from pipelines.runs import RunRequest, execute, offline_skips, selected_keys
+    from pipelines.runs import RunRequest, execute, load_keys, offline_skips
     from pipelines.summary import summarize
 
-    request = RunRequest(city=args.city, live=args.live, verbose=args.verbose)
+    request = RunRequest(
+        city=args.city,
+        live=args.live,
+        verbose=args.verbose,
+        full_refresh=args.full_refresh,
+        allow_shrink=args.allow_shrink,
+    )
     started = time.monotonic()
     source = "live portals" if args.live else "bundled data"
     print(
-        f"civic run: {len(selected_keys(request))} assets from {source} into {paths().warehouse}",
+        f"civic run: {len(load_keys(request))} sources from {source} into {paths().warehouse}",
         flush=True,
     )
     for dataset in offline_skips(request).values():
@@ -92,30 +98,53 @@ def run(args: argparse.Namespace) -> int:
                 flush=True,
             )
     try:
-        result = execute(request, **waits(args))
+        outcome = execute(request, **waits(args))
     except WarehouseBusy as error:
         print(f"civic run: {error}", file=sys.stderr)
         return 3
     elapsed = time.monotonic() - started
-    if not result.success and (code := explain_failure("civic run", result)) is not None:
+    if not outcome.success and (code := explain_failure("civic run", outcome)) is not None:
         return code
-    if not result.success:
-        failed = [event.step_key for event in result.get_step_failure_events()]
+    runs = ", ".join(outcome.run_ids)
+    if outcome.transform_note:
+        print(f"Transform: {outcome.transform_note}.")
+    for line in skipped_lines(outcome):
+        print(line, file=sys.stderr)
+    transform_failed = outcome.transform is not None and not outcome.transform.success
+    if transform_failed:
+        failed = [event.step_key for event in outcome.transform_failures()]
         print(
             f"civic run FAILED after {elapsed:.0f} s in: {', '.join(failed) or 'run setup'}. "
-            f"Details: `civic ui` (run {result.run_id}), or re-run with --verbose.",
+            f"Details: `civic ui` (runs {runs}), or re-run with --verbose.",
             file=sys.stderr,
         )
         return 1
-    print(f"civic run finished in {elapsed:.0f} s (run {result.run_id}).")
     for line in summarize(paths().warehouse).lines():
         print(line)
     print(f"Parquet exports: {paths().exports}")
+    if outcome.skipped or not outcome.load.success:
+        print(
+            f"civic run finished in {elapsed:.0f} s with {len(outcome.skipped)} failed load(s) "
+            f"(runs {runs}): the other datasets were loaded and every mart rebuilt from the "
+            "data in place.",
+            file=sys.stderr,
+        )
+        return 1
+    print(f"civic run finished in {elapsed:.0f} s (runs {runs}).")
     return 0
 
 
 def _interrupt(*_: object) -> None:
     raise KeyboardInterrupt
+
+
+def skipped_lines(outcome) -> list[str]:
+    """What was not loaded, by city and dataset, and why (the previous data stay)."""
+    if not outcome.skipped:
+        return []
+    lines = ["Not loaded (previous data kept; the rest of the run went on):"]
+    lines += [f"  {item.line()}" for item in outcome.skipped]
+    return lines
 
 
 def ui(args: argparse.Namespace) -> int:
@@ -212,7 +241,13 @@ def backfill(args: argparse.Namespace) -> int:
 
     try:
         request = backfill_request(
-            args.city, args.dataset, args.first, args.last, args.live, args.verbose
+            args.city,
+            args.dataset,
+            args.first,
+            args.last,
+            args.live,
+            args.verbose,
+            allow_shrink=args.allow_shrink,
         )
     except BackfillError as error:
         print(f"civic backfill: {error}", file=sys.stderr)
@@ -226,6 +261,8 @@ def backfill(args: argparse.Namespace) -> int:
     if not result.success and (code := explain_failure("civic backfill", result)) is not None:
         return code
     if not result.success:
+        for line in skipped_lines(result):
+            print(line, file=sys.stderr)
         print(f"civic backfill FAILED (run {result.run_id}); details: `civic ui`", file=sys.stderr)
         return 1
     print(f"civic backfill finished (run {result.run_id}). Rebuild the indicators: `civic run`.")
@@ -325,6 +362,16 @@ def parser() -> argparse.ArgumentParser:
     )
     run_cmd.add_argument("-v", "--verbose", action="store_true", help="show Dagster's full log")
     run_cmd.add_argument(
+        "--full-refresh",
+        action="store_true",
+        help="read every source again and rebuild every model (default: only what changed)",
+    )
+    run_cmd.add_argument(
+        "--allow-shrink",
+        action="store_true",
+        help="accept loads that would empty or gut a table or month (refused by default)",
+    )
+    run_cmd.add_argument(
         "--wait",
         type=float,
         default=None,
@@ -353,6 +400,11 @@ def parser() -> argparse.ArgumentParser:
     fill.add_argument("--to", dest="last", required=True, metavar="YYYY-MM")
     fill.add_argument("--live", action="store_true", help="read the portal (network)")
     fill.add_argument("-v", "--verbose", action="store_true", help="show Dagster's full log")
+    fill.add_argument(
+        "--allow-shrink",
+        action="store_true",
+        help="accept a load that would empty or gut the months (refused by default)",
+    )
     fill.add_argument(
         "--wait",
         type=float,

@@ -25,7 +25,8 @@ from pipelines.schedules import schedules
 from pipelines.sensors import sensors
 from pipelines.sources import DataSources
 
-# Everything: raw loads, dbt models and tests, Parquet exports.
+# Everything: raw loads, dbt models and tests, Parquet exports. `civic run` executes it in two
+# subsets (load, then transform: pipelines/runs.py); from the UI it runs whole.
 everything_job = define_asset_job(
     "civic_everything",
     selection=AssetSelection.all(),

@@ -1,128 +1,81 @@
-"""Write a connector's record batches into the warehouse's `raw` schema, atomically.
+"""Write a connector's rows into the warehouse's `raw` schema: checked first, then swapped in.
 
-Rows stream into `raw.<table>__loading`; only when every batch has arrived does one
-transaction put them in place. Three ways, chosen by the caller:
+A load has three steps, and nothing is replaced until the last one:
 
-- full replace (default): the new rows replace `raw.<table>`;
-- partitions: the rows replace the given months of a dated table (re-running a month replaces
-  it exactly; rows whose date cannot be read are quarantined, never silently dropped);
-- merge on a key: incremental loads replace the rows whose key arrived and keep the others.
+1. **Stage in one pass** (`pipelines.loader.staging`): the source (a DuckDB query over local
+   files, run inside the warehouse, or Arrow batches from a portal) is read into
+   `raw.<table>__loading`, each row dated and marked with the first row rule it fails.
+2. **Check the staged rows** (in the load's transaction): marked rows move to
+   `meta.quarantined_rows` (table, load id, rule, the row as JSON); number columns must fit
+   their stated or detected format (`pipelines.loader.numbers`); the suite's table-level
+   rules (required columns, keys, row count, and the rows this load would replace against
+   the rows it brings) are judged on what would be swapped in. A critical rule that fails
+   refuses the load: the previous data stay, byte for byte. A load that would empty or gut a
+   table (or a month) is refused unless the operator allows it (`allow_shrink`).
+3. **Swap** (`pipelines.loader.swap`): replace the table, or exactly the loaded months, or
+   the rows of the changed keys or files, and in the same transaction append to
+   `meta.load_log` (rows, scope, watermark), `meta.check_results` and, for local files,
+   `meta.source_files` (which files the table now holds, `pipelines.loader.file_index`).
 
-The same transaction appends a line to `meta.load_log` (rows, scope, watermark), so the
-watermark of an incremental load is stored with the data it describes. A failed or
-interrupted load leaves the previous good data in place.
-
-Row-level quarantine: the critical single-value rules of the table's quality suite
-(`row_rules`, see `pipelines.quality.row_rules`) are evaluated in SQL on the staging table in
-the same transaction; rows failing one are copied to `meta.quarantined_rows` (table, load id,
-first failing rule, the row as JSON) and left out of the swap. A load whose every row is
-quarantined fails instead of swapping in an empty table.
+A failed or interrupted load leaves the previous good data in place.
 """
 
 from __future__ import annotations
 
 import itertools
-import re
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import duckdb
 import pyarrow as pa
 
-from pipelines.catalog import IDENTIFIER
+from pipelines.catalog import IDENTIFIER, NumberFormat
 from pipelines.connectors.base import DuckDBScan
+from pipelines.loader.common import (
+    META_DDL,
+    META_SCHEMA,
+    METADATA_COLUMNS,
+    RAW_SCHEMA,
+    REJECTED,
+    LoadError,
+    LoadResult,
+    MonthRange,
+    column_name,
+    quote,
+    renamed_schema,
+    table_columns,
+)
+from pipelines.loader.file_index import forget_files, record_files
+from pipelines.loader.staging import StagingQuery, staging_query, strip_control_characters
+from pipelines.loader.swap import WriteMode, rows_replaced, swap
 
 if TYPE_CHECKING:
     from pipelines.quality.row_rules import RowRule
+    from pipelines.quality.suites import Suite
 
-RAW_SCHEMA = "raw"
-META_SCHEMA = "meta"
-METADATA_COLUMNS = ("_source_file", "_load_id", "_loaded_at", "_partition")
-
-META_DDL = """
-create schema if not exists meta;
-create table if not exists meta.load_log (
-    raw_table varchar, load_id varchar, loaded_at timestamptz, mode varchar,
-    scope varchar, rows bigint, watermark varchar, source varchar
-);
-create table if not exists meta.quarantined_rows (
-    raw_table varchar, load_id varchar, rule varchar, row_values json, quarantined_at timestamptz
-);
-create table if not exists meta.check_results (
-    raw_table varchar, check_name varchar, severity varchar, passed boolean,
-    unexpected_count bigint, evaluated_at timestamptz, load_id varchar, detail varchar
-);
-"""
-
-
-class LoadError(RuntimeError):
-    """A dataset could not be written to the warehouse; previous data are untouched."""
-
-
-@dataclass(frozen=True)
-class MonthRange:
-    """Months [start, end) of a dated table, read from `column` with strptime `format`."""
-
-    column: str
-    format: str
-    start: date
-    end: date
-    # A load of the dataset's whole range: rows dated outside it are quarantined, since no
-    # month load would ever pick them up.
-    whole_range: bool = False
-
-    def describe(self) -> str:
-        return f"months {self.start:%Y-%m} to {self.end:%Y-%m} (exclusive)"
-
-
-@dataclass(frozen=True)
-class LoadResult:
-    table: str
-    rows: int
-    columns: list[str]
-    load_id: str
-    loaded_at: datetime
-    quarantined: int = 0
+__all__ = [
+    "META_DDL",
+    "META_SCHEMA",
+    "METADATA_COLUMNS",
+    "RAW_SCHEMA",
+    "LoadError",
+    "LoadResult",
+    "MonthRange",
+    "column_name",
+    "latest_watermark",
+    "load_raw_table",
+    "new_load_id",
+    "quarantine_summary",
+    "quote",
+    "renamed_schema",
+]
 
 
 def new_load_id() -> str:
     return uuid.uuid4().hex
-
-
-def column_name(published: str) -> str:
-    """Published column name -> snake_case SQL name ('Primary Type' -> 'primary_type')."""
-    spaced = re.sub(r"([a-z])([A-Z])", r"\1_\2", published.strip())
-    return re.sub(r"[^0-9a-z]+", "_", spaced.lower()).strip("_")
-
-
-def renamed_schema(
-    schema: pa.Schema, table: str, columns: Mapping[str, str] | None = None
-) -> pa.Schema:
-    """Mapped columns take their canonical names; the others become snake_case."""
-    canonical_by_published = {published: name for name, published in (columns or {}).items()}
-    missing = sorted(set(canonical_by_published) - set(schema.names))
-    if missing:
-        raise LoadError(
-            f"raw.{table}: the source no longer has the mapped column(s) {missing} "
-            f"(found: {schema.names}); the publisher renamed or removed them: update the "
-            "catalog's `columns` mapping"
-        )
-    names = [
-        name if name in METADATA_COLUMNS else canonical_by_published.get(name) or column_name(name)
-        for name in schema.names
-    ]
-    if "" in names:
-        raise LoadError(f"raw.{table}: a column has no usable name ({schema.names!r})")
-    duplicates = sorted({name for name in names if names.count(name) > 1})
-    if duplicates:
-        raise LoadError(
-            f"raw.{table}: published columns collide after renaming: "
-            f"{', '.join(duplicates)}; rename them in the catalog's column mapping"
-        )
-    return pa.schema([field.with_name(name) for field, name in zip(schema, names, strict=True)])
 
 
 def load_raw_table(
@@ -137,141 +90,128 @@ def load_raw_table(
     watermark: str | Callable[[], str | None] | None = None,
     source: str = "",
     row_rules: Sequence[RowRule] = (),
+    suite: Suite | None = None,
+    numbers: Mapping[str, NumberFormat] | None = None,
+    allow_shrink: bool = False,
 ) -> LoadResult:
-    """Put the batches in `raw.<table>` (see the module doc), or change nothing on failure.
+    """Put the rows in `raw.<table>` (see the module doc), or change nothing and raise.
 
-    `row_rules`: the rules whose failing rows are quarantined instead of loaded, e.g.
-    `row_rules(raw_suite(dataset))` from `pipelines.quality.row_rules`.
+    `suite`: the table's quality suite (`raw_suite(dataset)`): its critical single-value
+    rules quarantine rows, its table-level rules are judged before the swap, every rule's
+    result is returned in `LoadResult.checks`. Without it, `row_rules` alone quarantine.
+    `merge_key="_source_file"` with a file scan replaces the rows of the files it read or
+    found removed. `numbers`: published column -> its stated number format.
     """
     if not IDENTIFIER.match(table):
         raise LoadError(f"{table!r} is not a valid raw table name")
-    if months and merge_key:
-        raise LoadError(f"raw.{table}: load either months or merge on a key, not both")
+    if months and merge_key and not months.whole_range:
+        raise LoadError(
+            f"raw.{table}: a merge on a key dates rows over the whole range, not some months"
+        )
     load_id = load_id or new_load_id()
     loaded_at = datetime.now(UTC).replace(microsecond=0)
     staging = f'{RAW_SCHEMA}."{table}__loading"'
     con.execute(f"create schema if not exists {RAW_SCHEMA}; {META_DDL}")
+    rule_names = [r.name for r in row_rules]
+    if suite is not None:
+        from pipelines.quality.row_rules import row_rules as suite_row_rules
+
+        rule_names = [r.name for r in suite_row_rules(suite)]
+        # The row rules need the readings of their columns, which the suite has.
+    elif row_rules:
+        suite = _suite_of_row_rules(table, row_rules)
+    # Raw tables are sets: not keeping the source's row order lets DuckDB write in parallel.
+    con.execute("set preserve_insertion_order = false")
     try:
-        schema = _stream_into(con, staging, table, batches, columns, load_id, loaded_at)
-        partition_column = _partition_column(schema, months, columns)
-        if partition_column:
-            con.execute(
-                f"alter table {staging} add column _partition date; "
-                # The catalog's format for published files, ISO 8601 for portal APIs.
-                f"update {staging} set _partition = date_trunc('month', coalesce("
-                f'try_strptime("{partition_column}", $format), '
-                f'try_cast("{partition_column}" as timestamp)))',
-                {"format": months.format},
-            )
-        rows = con.execute(f"select count(*) from {staging}").fetchone()[0]
-        if rows == 0 and not (months or merge_key):
-            label = batches.label if isinstance(batches, DuckDBScan) else ""
-            raise LoadError(
-                f"raw.{table}: the source returned no rows{f' ({label})' if label else ''}; "
-                "previous data kept"
-            )
-        con.execute("begin transaction")
-        try:
-            quarantined = 0
-            if months:
-                quarantined = _quarantine_undated(
-                    con, staging, table, load_id, partition_column, months
-                )
-            failed_rules = _quarantine_rule_failures(
-                con, staging, table, load_id, row_rules, months
-            )
-            quarantined += failed_rules
-            _refuse_if_all_quarantined(
-                con, staging, table, load_id, months, quarantined, failed_rules
-            )
-            if months:
-                rows = _replace_months(con, staging, table, months)
-            elif merge_key:
-                rows = con.execute(f"select count(*) from {staging}").fetchone()[0]
-                key = merge_key if merge_key in METADATA_COLUMNS else column_name(merge_key)
-                _merge_on_key(con, staging, table, key)
-            else:
-                rows = con.execute(f"select count(*) from {staging}").fetchone()[0]
-                con.execute(f'drop table if exists {RAW_SCHEMA}."{table}"')
-                con.execute(f'alter table {staging} rename to "{table}"')
-            mode = "months" if months else "merge" if merge_key else "replace"
-            scope = months.describe() if months else "all"
-            # A connector knows its new watermark only once every batch has been read.
-            mark = watermark() if callable(watermark) else watermark
-            con.execute(
-                "insert into meta.load_log values (?, ?, ?, ?, ?, ?, ?, ?)",
-                [table, load_id, loaded_at, mode, scope, rows, mark, source],
-            )
-            con.execute("commit")
-        except BaseException:
-            con.execute("rollback")
-            raise
+        staged = _stage(
+            con,
+            staging,
+            table,
+            batches,
+            columns,
+            load_id,
+            loaded_at,
+            suite,
+            rule_names,
+            months,
+            numbers or {},
+        )
+        key = merge_key if merge_key in (None, *METADATA_COLUMNS) else column_name(merge_key)
+        files = getattr(batches, "files", None)
+        mode = WriteMode(
+            months=months,
+            merge_key=key,
+            files=files.replaced if files is not None and key == "_source_file" else None,
+        )
+        return _check_and_swap(
+            con,
+            staging,
+            table,
+            staged,
+            mode,
+            load_id,
+            loaded_at,
+            suite,
+            batches,
+            watermark,
+            source,
+            allow_shrink,
+        )
     finally:
         con.execute(f"drop table if exists {staging}")
-    return LoadResult(table, rows, _columns(con, table), load_id, loaded_at, quarantined)
+        con.execute("reset preserve_insertion_order")
 
 
-def latest_watermark(con: duckdb.DuckDBPyConnection, table: str) -> str | None:
-    """The watermark recorded by the last load of `raw.<table>` that stored one."""
-    con.execute(META_DDL)
-    row = con.execute(
-        "select watermark from meta.load_log where raw_table = ? and watermark is not null "
-        "order by loaded_at desc, rowid desc limit 1",
-        [table],
-    ).fetchone()
-    return row[0] if row else None
+def _suite_of_row_rules(table: str, rules: Sequence[RowRule]) -> Suite:
+    from pipelines.quality.suites import Suite
+
+    readings: dict = {}
+    for rule in rules:
+        readings.update(rule.readings)
+    return Suite(
+        schema_name=RAW_SCHEMA,
+        table=table,
+        columns=readings,
+        rules=tuple(rule.rule for rule in rules),
+        files=(),
+    )
 
 
-def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
-    """Column names of raw.<table>, in order ([] when the table does not exist)."""
-    return [
-        name
-        for (name,) in con.execute(
-            "select column_name from information_schema.columns "
-            "where table_schema = ? and table_name = ? order by ordinal_position",
-            [RAW_SCHEMA, table],
-        ).fetchall()
-    ]
+@dataclass
+class Staged:
+    """The staging table just written: its columns and what its `_rejected` may hold."""
+
+    query: StagingQuery
+    names: list[str]
+    stored: dict[str, str]
+    published: dict[str, str]  # staged name -> published name
+    rule_names: list[str]
+    months: MonthRange | None
+    parameters: dict[str, object] = field(default_factory=dict)  # the control check's
+
+    @property
+    def partition(self) -> str | None:
+        return self.query.partition
 
 
-def _scan_into(con, staging, table, scan: DuckDBScan, columns, load_id, loaded_at) -> pa.Schema:
-    """Create the staging table by running the connector's query inside the warehouse."""
-    try:
-        published = [row[0] for row in con.execute(f"describe {scan.sql}", scan.params).fetchall()]
-        schema = renamed_schema(
-            pa.schema([pa.field(name, pa.string()) for name in published]), table, columns
-        )
-        renames = ", ".join(
-            f"{quote(old)} as {quote(new)}"
-            for old, new in zip(published, schema.names, strict=True)
-        )
-        con.execute(
-            f"create or replace table {staging} as select {renames}, "
-            "$load_id as _load_id, $loaded_at::timestamptz as _loaded_at "
-            f"from ({scan.sql})",
-            {**scan.params, "load_id": load_id, "loaded_at": loaded_at},
-        )
-    except duckdb.Error as error:
-        if scan.explain is not None:  # the connector knows its files: it names file and line
-            reason = scan.explain(error)
-        else:
-            reason = str(error).strip().splitlines()[0]  # DuckDB appends pages of hints
-        raise LoadError(
-            f"raw.{table}: could not read the source ({reason}); previous data kept. "
-            "Check that the file is well-formed (CSV: comma-separated, double-quoted, the same "
-            "number of fields on every line), fix or restore it and re-run the load"
-        ) from error
-    return schema
-
-
-def quote(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
-
-
-def _stream_into(con, staging, table, batches, columns, load_id, loaded_at) -> pa.Schema:
-    """Create the staging table from the batches; a source failure becomes a LoadError."""
+def _stage(
+    con, staging, table, batches, columns, load_id, loaded_at, suite, rule_names, months, numbers
+) -> Staged:
+    """Create the staging table in one pass; a source failure becomes a LoadError."""
     if isinstance(batches, DuckDBScan):
-        return _scan_into(con, staging, table, batches, columns, load_id, loaded_at)
+        return _stage_scan(
+            con,
+            staging,
+            table,
+            batches,
+            columns,
+            load_id,
+            loaded_at,
+            suite,
+            rule_names,
+            months,
+            numbers,
+        )
     iterator = iter(batches)
     first = next(iterator, None)
     if first is None:
@@ -292,13 +232,33 @@ def _stream_into(con, staging, table, batches, columns, load_id, loaded_at) -> p
             source_errors.append(error)  # DuckDB re-raises it wrapped, with a traceback
             raise
 
+    stored = {
+        f.name: "VARCHAR"
+        if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
+        else str(f.type).upper()
+        for f in schema
+    }
+    source_sql = (
+        "select *, $load_id as _load_id, $loaded_at::timestamptz as _loaded_at "
+        "from incoming_batches"
+    )
+    query = _query(
+        table,
+        source_sql,
+        schema.names,
+        stored,
+        suite,
+        rule_names,
+        months,
+        columns,
+        numbers,
+        control_check="all",
+    )
     con.register("incoming_batches", pa.RecordBatchReader.from_batches(schema, renamed()))
     try:
         con.execute(
-            f"create or replace table {staging} as "
-            "select *, $load_id as _load_id, $loaded_at::timestamptz as _loaded_at "
-            "from incoming_batches",
-            {"load_id": load_id, "loaded_at": loaded_at},
+            f"create or replace table {staging} as {query.sql}",
+            {**query.parameters, "load_id": load_id, "loaded_at": loaded_at},
         )
     except duckdb.Error as error:
         if not source_errors:
@@ -313,124 +273,295 @@ def _stream_into(con, staging, table, batches, columns, load_id, loaded_at) -> p
         ) from cause
     finally:
         con.unregister("incoming_batches")
-    return schema
+    published = dict(zip(schema.names, first.schema.names, strict=True))
+    return Staged(query, schema.names, stored, published, rule_names, months)
 
 
-def _partition_column(
-    schema: pa.Schema, months: MonthRange | None, columns: Mapping[str, str] | None
-) -> str | None:
+def _stage_scan(
+    con,
+    staging,
+    table,
+    scan: DuckDBScan,
+    columns,
+    load_id,
+    loaded_at,
+    suite,
+    rule_names,
+    months,
+    numbers,
+) -> Staged:
+    """Run the connector's query inside the warehouse, naming, dating and marking rows."""
+    try:
+        published = [row[0] for row in con.execute(f"describe {scan.sql}", scan.params).fetchall()]
+        schema = renamed_schema(
+            pa.schema([pa.field(name, pa.string()) for name in published]), table, columns
+        )
+        renames = ", ".join(
+            f"{quote(old)} as {quote(new)}"
+            for old, new in zip(published, schema.names, strict=True)
+        )
+        source_sql = (
+            f"select {renames}, $load_id as _load_id, $loaded_at::timestamptz as _loaded_at "
+            f"from ({scan.sql})"
+        )
+        stored = dict.fromkeys(schema.names, "VARCHAR")
+        flagged = getattr(scan, "flagged", None)  # files whose bytes hold control characters
+        if flagged is None:
+            control = "all"
+        elif flagged:
+            control = "_source_file in (select unnest($flagged_files))"
+        else:
+            control = None
+        query = _query(
+            table,
+            source_sql,
+            schema.names,
+            stored,
+            suite,
+            rule_names,
+            months,
+            columns,
+            numbers,
+            control_check=control,
+        )
+        parameters = {**scan.params, **query.parameters, "load_id": load_id, "loaded_at": loaded_at}
+        if flagged:
+            parameters["flagged_files"] = list(flagged)
+        con.execute(f"create or replace table {staging} as {query.sql}", parameters)
+    except duckdb.Error as error:
+        if scan.explain is not None:  # the connector knows its files: it names file and line
+            reason = scan.explain(error)
+        else:
+            reason = str(error).strip().splitlines()[0]  # DuckDB appends pages of hints
+        raise LoadError(
+            f"raw.{table}: could not read the source ({reason}); previous data kept. "
+            "Check that the file is well-formed (CSV: comma-separated, double-quoted, the same "
+            "number of fields on every line), fix or restore it and re-run the load"
+        ) from error
+    return Staged(
+        query,
+        schema.names,
+        stored,
+        dict(zip(schema.names, published, strict=True)),
+        rule_names,
+        months,
+        {"flagged_files": list(flagged)} if flagged else {},
+    )
+
+
+def _restage(con, staging, table, staged: Staged, suite, numbers) -> Staged:
+    """The staging table again, from itself, with the number formats detection found."""
+    dropped = [REJECTED, *(["_partition"] if staged.partition else [])]
+    query = staging_query(
+        f"select * exclude ({', '.join(dropped)}) from {staging}",
+        staged.names,
+        staged.stored,
+        suite=suite,
+        row_rule_names=staged.rule_names,
+        months=staged.months,
+        partition_column=staged.partition,
+        numbers=numbers,
+        control_check=staged.query.control_check,
+    )
+    again = f'{RAW_SCHEMA}."{table}__restaging"'
+    try:
+        con.execute(
+            f"create or replace table {again} as {query.sql}",
+            {**query.parameters, **staged.parameters},
+        )
+        con.execute(f"drop table {staging}")
+        con.execute(f'alter table {again} rename to "{table}__loading"')
+    finally:
+        con.execute(f"drop table if exists {again}")
+    return replace(staged, query=query)
+
+
+def _query(
+    table, source_sql, names, stored, suite, rule_names, months, columns, numbers, control_check
+) -> StagingQuery:
+    partition_column = _partition_column(names, months, columns)
+    staged_numbers = _staged_numbers(table, names, columns, numbers)
+    return staging_query(
+        source_sql,
+        names,
+        stored,
+        suite=suite,
+        row_rule_names=rule_names,
+        months=months,
+        partition_column=partition_column,
+        numbers=staged_numbers,
+        control_check=control_check,
+    )
+
+
+def _partition_column(names: list[str], months: MonthRange | None, columns) -> str | None:
     if months is None:
         return None
-    renamed = renamed_schema(pa.schema([pa.field(months.column, pa.string())]), "", None)
     canonical = {published: name for name, published in (columns or {}).items()}
-    name = canonical.get(months.column) or renamed.names[0]
-    if name not in schema.names:
+    name = canonical.get(months.column) or column_name(months.column)
+    if name not in names:
         raise LoadError(f"partition column {months.column!r} is not in the source")
     return name
 
 
-def _check_same_columns(con, staging: str, table: str) -> None:
-    existing = _columns(con, table)
-    incoming = _columns(con, f"{table}__loading")
-    if not existing:
-        con.execute(f'create table {RAW_SCHEMA}."{table}" as select * from {staging} limit 0')
-    elif existing != incoming:
-        added = sorted(set(incoming) - set(existing))
-        removed = sorted(set(existing) - set(incoming))
-        raise LoadError(
-            f"raw.{table}: the source's columns changed (added {added}, removed {removed}); "
-            "previous data kept. Reload the whole dataset (full refresh) to accept the change."
-        )
+def _staged_numbers(table, names, columns, numbers) -> dict[str, NumberFormat]:
+    canonical = {published: name for name, published in (columns or {}).items()}
+    staged = {}
+    for published, fmt in numbers.items():
+        name = canonical.get(published) or column_name(published)
+        if name not in names:
+            raise LoadError(
+                f"raw.{table}: the catalog states the number format of {published!r}, which "
+                f"the source does not have (found: {names})"
+            )
+        staged[name] = fmt
+    return staged
 
 
-def _quarantine_undated(
-    con, staging: str, table: str, load_id: str, column: str, months: MonthRange
-) -> int:
-    """Rows no month load will take go to meta.quarantined_rows, visibly, with the reason."""
-    outside = "_partition < $start or _partition >= $end" if months.whole_range else "false"
-    bounds = {"start": months.start, "end": months.end} if months.whole_range else {}
-    rejected = f"from {staging} as r where _partition is null or {outside}"
-    con.execute(
-        "insert into meta.quarantined_rows "
-        "select $table, $load_id, case when _partition is null then $unreadable "
-        f"else $outside_rule end, to_json(r), now() {rejected}",
-        {
-            "table": table,
-            "load_id": load_id,
-            "unreadable": f"unreadable date in {column}",
-            "outside_rule": f"{column} outside {months.describe()}",
-            **bounds,
-        },
+def _check_and_swap(
+    con,
+    staging,
+    table,
+    staged: Staged,
+    mode: WriteMode,
+    load_id,
+    loaded_at,
+    suite,
+    batches,
+    watermark,
+    source,
+    allow_shrink,
+) -> LoadResult:
+    from pipelines.loader.checks import (
+        blocking_failures,
+        detect_numbers,
+        judge_staged_rows,
+        record_check_results,
+        refusal,
     )
-    return con.execute(f"select count(*) {rejected}", bounds).fetchone()[0]
 
-
-def _in_scope(months: MonthRange | None) -> tuple[str, dict[str, object]]:
-    """The staging rows this load puts in place: a month load's months, else every row."""
-    if months is None:
-        return "true", {}
-    return "_partition >= $start and _partition < $end", {
-        "start": months.start,
-        "end": months.end,
-    }
-
-
-def _quarantine_rule_failures(
-    con, staging: str, table: str, load_id: str, rules, months: MonthRange | None
-) -> int:
-    """Rows failing a row rule go to meta.quarantined_rows (first failing rule) and leave
-    the staging table. Runs inside the load's transaction."""
-    if not rules:
-        return 0
-    from pipelines.quality.row_rules import bad_row_predicates
-
-    stored = dict(
+    stripped = {}
+    if staged.query.control_check is not None:
+        stripped = strip_control_characters(
+            con,
+            staging,
+            staged.names,
+            staged.stored,
+            staged.query.control_check,
+            staged.parameters,
+        )
+    detected = detect_numbers(con, staging, table, staged, suite)
+    if detected:  # stage again from the staged rows, reading those columns in their format
+        staged = _restage(con, staging, table, staged, suite, {**staged.query.numbers, **detected})
+    scope_sql, scope_params = mode.in_scope()
+    (in_scope,) = con.execute(
+        f"select count(*) from {staging} where ({scope_sql})", scope_params
+    ).fetchone()
+    if in_scope == 0 and mode.name == "replace":
+        label = batches.label if isinstance(batches, DuckDBScan) else ""
+        raise LoadError(
+            f"raw.{table}: the source returned no rows{f' ({label})' if label else ''}; "
+            "previous data kept"
+        )
+    before = rows_replaced(con, table, mode)
+    con.execute("begin transaction")
+    try:
+        by_rule = _quarantine(con, staging, table, load_id, mode)
+        quarantined = sum(by_rule.values())
+        checks = judge_staged_rows(con, staging, table, staged, suite, mode, before, by_rule)
+        failed = blocking_failures(checks, allow_shrink)
+        if failed:
+            raise LoadError(refusal(table, mode, failed, before))
+        rows_by_file = _rows_by_file(con, staging, staged, mode)
+        rows = swap(con, staging, table, mode)
+        mark = watermark() if callable(watermark) else watermark
         con.execute(
-            "select column_name, data_type from information_schema.columns "
-            "where table_schema = ? and table_name = ? order by ordinal_position",
-            [RAW_SCHEMA, f"{table}__loading"],
+            "insert into meta.load_log values (?, ?, ?, ?, ?, ?, ?, ?)",
+            [table, load_id, loaded_at, mode.name, mode.scope(), rows, mark, source],
+        )
+        files = getattr(batches, "files", None)
+        if files is not None:
+            record_files(
+                con,
+                table,
+                load_id,
+                files.on_disk,
+                files.read,
+                files.removed,
+                months_by_file=rows_by_file[0],
+                partial=rows_by_file[1],
+                replace_all=mode.replaces_whole_table(),
+            )
+        else:
+            forget_files(con, table)
+        record_check_results(con, table, load_id, checks)
+        if stripped:
+            con.executemany(
+                "insert into meta.load_notes values (?, ?, ?, ?, ?, now())",
+                [
+                    (table, load_id, "control characters stripped", column, count)
+                    for column, count in stripped.items()
+                ],
+            )
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    return LoadResult(
+        table,
+        rows,
+        table_columns(con, table),
+        load_id,
+        loaded_at,
+        quarantined,
+        by_rule,
+        checks,
+        mode.scope(),
+        mode.name,
+        stripped,
+    )
+
+
+def _quarantine(con, staging: str, table: str, load_id: str, mode: WriteMode) -> dict[str, int]:
+    """Rows marked `_rejected` go to meta.quarantined_rows (with their rule) and leave the
+    staging table; a load whose every row is bad fails instead of swapping in nothing."""
+    by_rule = dict(
+        con.execute(
+            f"select {REJECTED}, count(*) from {staging} where {REJECTED} is not null "
+            "group by 1 order by 2 desc, 1"
         ).fetchall()
     )
-    predicates = bad_row_predicates(rules, table, stored)
-    if not predicates.pairs:
-        return 0
-    scope, bounds = _in_scope(months)
-    bad = " or ".join(predicate for _, predicate in predicates.pairs)
-    names = {f"rule_name_{i}": name for i, (name, _) in enumerate(predicates.pairs)}
-    first_failing = " ".join(
-        f"when {predicate} then $rule_name_{i}" for i, (_, predicate) in enumerate(predicates.pairs)
-    )
-    where = f"where ({scope}) and ({bad})"
-    con.execute(
-        "insert into meta.quarantined_rows "
-        f"select $table, $load_id, case {first_failing} end, to_json(r), now() "
-        f"from {staging} as r {where}",
-        {**predicates.parameters, **bounds, **names, "table": table, "load_id": load_id},
-    )
-    (removed,) = con.execute(
-        f"delete from {staging} {where}", {**predicates.parameters, **bounds}
-    ).fetchone()
-    return int(removed)
+    if by_rule:
+        con.execute(
+            "insert into meta.quarantined_rows "
+            f"select $table, $load_id, {REJECTED}, {_row_json('r')}, now() "
+            f"from {staging} as r where {REJECTED} is not null",
+            {"table": table, "load_id": load_id},
+        )
+        _refuse_if_all_quarantined(con, staging, table, load_id, mode, by_rule)
+        con.execute(f"delete from {staging} where {REJECTED} is not null")
+    con.execute(f"alter table {staging} drop column {REJECTED}")
+    return by_rule
 
 
-def _refuse_if_all_quarantined(
-    con,
-    staging: str,
-    table: str,
-    load_id: str,
-    months: MonthRange | None,
-    quarantined: int,
-    failed_rules: int,
-) -> None:
+def _row_json(alias: str) -> str:
+    """The staged row as JSON, as published (without the loader's `_rejected` mark)."""
+    return f"json_merge_patch(to_json({alias}), '{{\"{REJECTED}\": null}}')"
+
+
+def _refuse_if_all_quarantined(con, staging, table, load_id, mode: WriteMode, by_rule) -> None:
     """Swapping in an empty table (or empty months) because every row was bad would hide
     the problem: fail, keep the previous data, and say which rules the rows failed."""
-    if not quarantined:
-        return
-    scope, bounds = _in_scope(months)
-    (kept,) = con.execute(f"select count(*) from {staging} where {scope}", bounds).fetchone()
+    scope, bounds = mode.in_scope()
+    (kept,) = con.execute(
+        f"select count(*) from {staging} where {REJECTED} is null and ({scope})", bounds
+    ).fetchone()
     if kept:
         return
-    if months and not failed_rules:
+    dates_only = all(
+        rule.startswith("unreadable date in ") or " outside months " in rule for rule in by_rule
+    )
+    if mode.months and dates_only:
         # Only undated rows were set aside: fail only if no row had a date at all (a month
         # with no rows of its own is not an error; the undated rows are quarantined anyway).
         (dated,) = con.execute(
@@ -438,13 +569,12 @@ def _refuse_if_all_quarantined(
         ).fetchone()
         if dated:
             return
-    by_rule = con.execute(
-        "select rule, count(*), min(row_values::varchar) from meta.quarantined_rows "
-        "where raw_table = ? and load_id = ? group by rule order by count(*) desc, rule",
-        [table, load_id],
-    ).fetchall()
-    rules = ", ".join(f"{rule}: {count:,}" for rule, count, _ in by_rule)
-    example = by_rule[0][2] if by_rule else ""
+    quarantined = sum(by_rule.values())
+    (example,) = con.execute(
+        f"select {_row_json('r')}::varchar from {staging} as r where {REJECTED} = $rule limit 1",
+        {"rule": next(iter(by_rule))},
+    ).fetchone()
+    rules = ", ".join(f"{rule}: {count:,}" for rule, count in by_rule.items())
     example = example if len(example) <= 300 else example[:299] + "…"
     raise LoadError(
         f"raw.{table}: every row of the load ({quarantined:,}) failed a critical row rule "
@@ -453,31 +583,39 @@ def _refuse_if_all_quarantined(
     )
 
 
-def _replace_months(con, staging: str, table: str, months: MonthRange) -> int:
-    in_range = "_partition >= $start and _partition < $end"
-    bounds = {"start": months.start, "end": months.end}
-    if not _columns(con, table):  # first load: keep the months, rename (no second copy)
-        con.execute(f"delete from {staging} where _partition is null or not ({in_range})", bounds)
-        rows = con.execute(f"select count(*) from {staging}").fetchone()[0]
-        con.execute(f'alter table {staging} rename to "{table}"')
-        return rows
-    _check_same_columns(con, staging, table)
-    con.execute(f'delete from {RAW_SCHEMA}."{table}" where {in_range}', bounds)
-    con.execute(
-        f'insert into {RAW_SCHEMA}."{table}" select * from {staging} where {in_range}', bounds
-    )
-    return con.execute(f"select count(*) from {staging} where {in_range}", bounds).fetchone()[0]
+def _rows_by_file(con, staging, staged: Staged, mode: WriteMode):
+    """Per file read: (first month, last month, rows kept), and the files kept only in part."""
+    if "_source_file" not in staged.names:
+        return {}, set()
+    scope, bounds = mode.in_scope()
+    if staged.partition:
+        lines = con.execute(
+            f"select _source_file, min(_partition) filter (where {scope}), "
+            f"max(_partition) filter (where {scope}), count(*) filter (where {scope}), "
+            f"count(*) filter (where not ({scope})) from {staging} group by 1",
+            bounds,
+        ).fetchall()
+    else:
+        lines = [
+            (name, None, None, rows, 0)
+            for name, rows in con.execute(
+                f"select _source_file, count(*) from {staging} group by 1"
+            ).fetchall()
+        ]
+    months = {name: (first, last, rows) for name, first, last, rows, _ in lines}
+    partial = {name for name, *_, outside in lines if outside}
+    return months, partial
 
 
-def _merge_on_key(con, staging: str, table: str, key: str) -> None:
-    if not _columns(con, table):  # first load: nothing to merge with, rename (no second copy)
-        con.execute(f'alter table {staging} rename to "{table}"')
-        return
-    _check_same_columns(con, staging, table)
-    con.execute(
-        f'delete from {RAW_SCHEMA}."{table}" where "{key}" in (select "{key}" from {staging})'
-    )
-    con.execute(f'insert into {RAW_SCHEMA}."{table}" select * from {staging}')
+def latest_watermark(con: duckdb.DuckDBPyConnection, table: str) -> str | None:
+    """The watermark recorded by the last load of `raw.<table>` that stored one."""
+    con.execute(META_DDL)
+    row = con.execute(
+        "select watermark from meta.load_log where raw_table = ? and watermark is not null "
+        "order by loaded_at desc, rowid desc limit 1",
+        [table],
+    ).fetchone()
+    return row[0] if row else None
 
 
 def quarantine_summary(con: duckdb.DuckDBPyConnection, load_id: str) -> dict[str, int]:

@@ -1,23 +1,30 @@
 """Start runs of the Dagster definitions in this process: what `civic run` (and the tests) call.
 
 One place decides what a run covers: which cities' raw assets, bundled or live sources, and
-which months of the dated datasets (all of them by default, in one single-run backfill).
+which months of the dated datasets (by default: whatever changed at the source). A run is
+two Dagster runs under one writer lock:
+
+1. **load**: the raw assets (and the registry and catalog tables); a failed load fails only
+   its own step, the other loads go on;
+2. **transform**: the dbt models downstream of what changed, their tests, the exports
+   (`pipelines.transform_runs`), whether or not a load failed: one city's unreachable portal
+   never stops the other cities' marts. Nothing changed: no transform.
+
+The outcome says exactly which loads failed and why (`RunOutcome.skipped`).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from dagster import AssetKey, DagsterInstance, ExecuteInProcessResult
-from dagster._core.storage.tags import (
-    ASSET_PARTITION_RANGE_END_TAG,
-    ASSET_PARTITION_RANGE_START_TAG,
-)
+from dagster import AssetKey, DagsterEvent, DagsterInstance, Definitions, ExecuteInProcessResult
 
 from pipelines.assets.raw import raw_asset_key
-from pipelines.catalog import CatalogError, city_catalog, city_catalogs
+from pipelines.automation import LOAD_RUN_TAG, MONTHS_TAG, PHASE_TAG
+from pipelines.catalog import CatalogError, city_catalogs
 from pipelines.child_processes import mark_abandoned_runs, process_tags
 from pipelines.connectors.prefetch import live_datasets, prefetched
 from pipelines.locking import warehouse_writer
@@ -29,9 +36,12 @@ class RunRequest:
     city: str | None = None  # None: every city in sources/
     dataset: str | None = None  # one dataset of `city` (a catalog key): only its raw asset
     live: bool = False
-    first_month: str | None = None  # YYYY-MM-01 partition keys; None: from the first
-    last_month: str | None = None  # None: to the last
+    first_month: str | None = None  # YYYY-MM; with last_month: reload those months
+    last_month: str | None = None
     verbose: bool = False
+    full_refresh: bool = False  # read every source again, rebuild every model
+    allow_shrink: bool = False  # accept loads that empty or gut what they replace
+    transform: bool = True  # False: the load phase only (`civic backfill`)
 
 
 def offline_skips(request: RunRequest) -> dict[AssetKey, str]:
@@ -50,54 +60,139 @@ def offline_skips(request: RunRequest) -> dict[AssetKey, str]:
     }
 
 
-def selected_keys(request: RunRequest) -> list[AssetKey]:
-    """Every asset of the job, less the raw assets of other cities when a city is chosen, and
-    less those an offline run cannot load (offline_skips)."""
+@dataclass(frozen=True)
+class Skipped:
+    """A load that did not happen: its table keeps its previous data."""
+
+    city: str
+    dataset: str
+    reason: str
+
+    def line(self) -> str:
+        return f"{self.city}.{self.dataset}: {self.reason}"
+
+
+@dataclass
+class RunOutcome:
+    load: ExecuteInProcessResult
+    transform: ExecuteInProcessResult | None = None
+    skipped: list[Skipped] = field(default_factory=list)
+    transform_note: str = ""
+
+    @property
+    def success(self) -> bool:
+        return self.load.success and (self.transform is None or self.transform.success)
+
+    @property
+    def run_id(self) -> str:
+        return self.load.run_id
+
+    @property
+    def run_ids(self) -> list[str]:
+        return [r.run_id for r in (self.load, self.transform) if r is not None]
+
+    def get_step_failure_events(self) -> list[DagsterEvent]:
+        results = [r for r in (self.load, self.transform) if r is not None]
+        return [event for r in results for event in r.get_step_failure_events()]
+
+    def transform_failures(self) -> list[DagsterEvent]:
+        return self.transform.get_step_failure_events() if self.transform else []
+
+
+def _definitions(definitions: Definitions | None) -> Definitions:
+    if definitions is not None:
+        return definitions
     from pipelines.definitions import defs
 
-    graph = defs.resolve_asset_graph()
-    # dbt sources written by the loads themselves (meta.load_log, ...) are not executable
-    skipped = offline_skips(request)
-    keys = [
+    return defs
+
+
+def load_keys(request: RunRequest, definitions: Definitions | None = None) -> list[AssetKey]:
+    """The load phase: raw assets (of the city, or one dataset) and the reference tables."""
+    graph = _definitions(definitions).resolve_asset_graph()
+    if request.city is None and request.dataset:
+        raise ValueError("choose the city of the dataset too (--city)")
+    transforms = set(_transform_assets())
+    loads = [
         key
         for key in graph.get_all_asset_keys()
-        if graph.get(key).is_executable and key not in skipped
+        if graph.get(key).is_executable and key not in transforms
     ]
+    # Raw assets an offline run cannot load are left out (a dataset named alone is kept: its
+    # load then says to use --live).
+    offline = set(offline_skips(request))
     if request.city is None:
-        if request.dataset:
-            raise ValueError("choose the city of the dataset too (--city)")
+        return sorted((key for key in loads if key not in offline), key=str)
+    cities = {graph.get(key).tags.get("city") for key in loads} - {None}
+    if request.city not in cities:
+        raise CatalogError(
+            f"no catalog for city {request.city!r} in sources/cities "
+            f"(known: {', '.join(sorted(cities))})"
+        )
+    ours = [key for key in loads if graph.get(key).tags.get("city", request.city) == request.city]
+    if not request.dataset:
+        return sorted((key for key in ours if key not in offline), key=str)
+    named = {graph.get(key).metadata.get("dataset"): key for key in ours}
+    if request.dataset not in named:
+        known = ", ".join(sorted(str(name) for name in named if name))
+        raise CatalogError(f"{request.city} has no dataset {request.dataset!r} (known: {known})")
+    return [named[request.dataset]]
+
+
+def changed_sources(request: RunRequest, keys: list[AssetKey]) -> list[AssetKey]:
+    """`keys` less the raw assets whose bundled files did not change since their last load:
+    a run plans (and Dagster records) only the loads that will do something."""
+    from pipelines.resources import warehouse_resource
+    from pipelines.sources import DataSources
+
+    sources = DataSources(
+        live=request.live,
+        first_month=request.first_month,
+        last_month=request.last_month,
+        full_refresh=request.full_refresh,
+    )
+    by_key = {raw_asset_key(d): d for c in city_catalogs() for d in c.datasets.values()}
+    if not paths().warehouse.exists():
         return keys
-    catalog = city_catalog(request.city)  # a clear error for an unknown city
-    if request.dataset:
-        if request.dataset not in catalog.datasets:
-            raise CatalogError(
-                f"{request.city} has no dataset {request.dataset!r} "
-                f"(known: {', '.join(catalog.datasets)})"
-            )
-        return [raw_asset_key(catalog.datasets[request.dataset])]
-    return [key for key in keys if graph.get(key).tags.get("city", request.city) == request.city]
+    with warehouse_resource().get_connection() as con:
+        return [key for key in keys if key not in by_key or not sources.unchanged(con, by_key[key])]
 
 
-def partition_range_tags(request: RunRequest) -> dict[str, str]:
-    from pipelines.assets.raw import MONTHLY
+def _transform_assets() -> list[AssetKey]:
+    from pipelines.assets.exports import marts_parquet
+    from pipelines.assets.transform import civic_dbt_models
 
-    if MONTHLY is None:
-        return {}
-    months = MONTHLY.get_partition_keys()
-    first = request.first_month or months[0]
-    last = request.last_month or months[-1]
-    for key in (first, last):
-        if key not in months:
-            raise ValueError(f"month {key} is outside the partitions {months[0]}..{months[-1]}")
-    return {ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last}
+    return [*civic_dbt_models.keys, *marts_parquet.keys]
+
+
+def selected_keys(request: RunRequest, definitions: Definitions | None = None) -> list[AssetKey]:
+    """Every asset a run may materialize: its loads and, unless load-only, every transform."""
+    keys = load_keys(request, definitions)
+    if request.dataset or not request.transform:
+        return keys
+    return [*keys, *sorted(_transform_assets(), key=str)]
 
 
 def run_config(request: RunRequest, total_assets: int) -> dict:
     from pipelines.progress import progress_run_config
 
     config = progress_run_config(request.verbose, total_assets)
-    config["resources"] = {"sources": {"config": {"live": request.live}}}
+    sources: dict = {"live": request.live}
+    if request.first_month or request.last_month:
+        sources.update(first_month=request.first_month, last_month=request.last_month)
+    if request.full_refresh:
+        sources["full_refresh"] = True
+    if request.allow_shrink:
+        sources["allow_shrink"] = True
+    config["resources"] = {"sources": {"config": sources}}
     return config
+
+
+def run_tags(request: RunRequest, phase: str) -> dict[str, str]:
+    tags = {PHASE_TAG: phase, **process_tags()}
+    if request.first_month or request.last_month:
+        tags[MONTHS_TAG] = f"{request.first_month or ''}..{request.last_month or ''}"
+    return tags
 
 
 @contextmanager
@@ -114,21 +209,25 @@ def execute(
     instance: DagsterInstance | None = None,
     wait_seconds: float = 600,
     reader_wait_seconds: float = 0,
-) -> ExecuteInProcessResult:
+    definitions: Definitions | None = None,
+) -> RunOutcome:
     """Run the request once no other run writes the warehouse (WarehouseBusy past the wait).
 
     Without an `instance`, Dagster's instance (DAGSTER_HOME) is opened inside the lock too:
-    two processes creating its storage at once would collide.
+    two processes creating its storage at once would collide. `definitions`: the code
+    location (default `pipelines.definitions.defs`).
     """
-    from pipelines.definitions import defs, everything_job
+    from pipelines.definitions import everything_job
 
-    keys = selected_keys(request)
-    job = defs.resolve_job_def(everything_job.name)
+    definitions = _definitions(definitions)
+    job = definitions.resolve_job_def(everything_job.name)
+    graph = definitions.resolve_asset_graph()
+    planned = load_keys(request, definitions)
     writer = warehouse_writer(
         paths().warehouse, wait_seconds, reader_wait_seconds=reader_wait_seconds
     )
     downloads = prefetched(  # live downloads before the lock: a slow portal blocks no one
-        live_datasets(keys) if request.live else [],
+        live_datasets(planned) if request.live else [],
         paths().home,
         paths().warehouse,
         request.first_month,
@@ -136,10 +235,57 @@ def execute(
     )
     with downloads, writer, _opened(instance) as active:
         mark_abandoned_runs(active)  # runs of killed processes: failed, not STARTED forever
-        return job.execute_in_process(
+        keys = changed_sources(request, planned)
+        load = job.execute_in_process(
             instance=active,
             raise_on_error=False,
             asset_selection=keys,
             run_config=run_config(request, len(keys)),
-            tags={**partition_range_tags(request), **process_tags()},
+            tags=run_tags(request, "load"),
         )
+        outcome = RunOutcome(load, skipped=failed_loads(load, graph))
+        if not request.transform or request.dataset:
+            return outcome
+        from pipelines.resources import warehouse_resource
+        from pipelines.transform_runs import transform_selection
+
+        # The resource's connection settings: DuckDB refuses a second configuration of a file
+        # a step's connection may still hold open.
+        with warehouse_resource().get_connection() as con:
+            chosen = transform_selection(con, full=request.full_refresh)
+        if not chosen:
+            outcome.transform_note = "nothing changed: no model to rebuild"
+            return outcome
+        models = len(chosen) - 1
+        outcome.transform_note = f"{models} model(s) rebuilt (the others were unchanged)"
+        outcome.transform = job.execute_in_process(
+            instance=active,
+            raise_on_error=False,
+            asset_selection=chosen,
+            run_config=run_config(request, len(chosen)),
+            tags={**run_tags(request, "transform"), LOAD_RUN_TAG: load.run_id},
+        )
+    return outcome
+
+
+def failed_loads(result: ExecuteInProcessResult, graph) -> list[Skipped]:
+    """Each failed step of a load run as (city, dataset, why), from its root cause."""
+    from pipelines.progress import root_cause
+
+    skipped = []
+    for event in result.get_step_failure_events():
+        error = event.step_failure_data.error if event.step_failure_data else None
+        reason = without_class(root_cause(error).splitlines()[0]) if error else "failed"
+        city, dataset = "-", event.step_key or "?"
+        for key in result.dagster_run.asset_selection or ():
+            node = graph.get(key)
+            if key.to_python_identifier() == event.step_key:
+                city = node.tags.get("city", "-")
+                dataset = str(node.metadata.get("dataset", key.to_user_string()))
+        skipped.append(Skipped(city, dataset, reason))
+    return skipped
+
+
+def without_class(message: str) -> str:
+    """'pipelines.loader.common.LoadError: raw.x: ...' -> 'raw.x: ...' (the reason alone)."""
+    return re.sub(r"^(?:[A-Za-z_][\w]*\.)*[A-Za-z_]\w*(?:Error|Exception|Failure): ", "", message)

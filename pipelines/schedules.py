@@ -1,9 +1,10 @@
 """Schedules: one job per dataset cadence, refreshing those datasets from the live portals.
 
 Each cadence of the city catalogs (daily, weekly, monthly, quarterly, yearly; `static` datasets
-are never refreshed) gets a job `refresh_<cadence>` that loads the raw assets of that cadence
-and rebuilds everything downstream of them (dbt models and tests, the Parquet exports). Its
-schedule reads the live portals and refreshes the previous and current month of dated
+are never refreshed) gets a job `refresh_<cadence>` that loads the raw assets of that cadence;
+when the load run ends, the `transform_after_load` sensor rebuilds what is downstream of the
+tables that changed (dbt models and tests, the Parquet exports), even if some loads failed.
+Its schedule reads the live portals and refreshes the previous and current month of dated
 datasets. Cron times are staggered so the jobs do not queue behind each other; the time zone
 is `CIVIC_TIMEZONE` (an IANA name, default UTC).
 
@@ -32,12 +33,14 @@ from dagster._core.definitions.unresolved_asset_job_definition import (
 
 from pipelines.assets.raw import raw_asset_key
 from pipelines.automation import (
+    PHASE_TAG,
     RAW_LOAD_RETRY,
     TRIGGER_TAG,
     WAREHOUSE_WRITER_TAGS,
     catalog_datasets,
     live_run_config,
-    recent_months_tags,
+    months_tag,
+    recent_months,
 )
 
 CADENCES = ("daily", "weekly", "monthly", "quarterly", "yearly")
@@ -74,7 +77,7 @@ def cadence_assets() -> dict[str, tuple[list[AssetKey], bool]]:
 
 
 def cadence_jobs() -> list[UnresolvedAssetJobDefinition]:
-    """`refresh_<cadence>`: the raw assets of that cadence and everything downstream.
+    """`refresh_<cadence>`: the raw assets of that cadence (their transform follows).
 
     The same job objects on every call (Definitions refuse two jobs of one name)."""
     return list(_cadence_jobs())
@@ -88,10 +91,14 @@ def _cadence_jobs() -> tuple[UnresolvedAssetJobDefinition, ...]:
         jobs.append(
             define_asset_job(
                 job_name(cadence),
-                selection=AssetSelection.assets(*keys).downstream(),
-                description=f"Refresh the {cadence} datasets ({names}) and everything "
-                "downstream (dbt models and tests, Parquet exports).",
-                run_tags={**WAREHOUSE_WRITER_TAGS, TRIGGER_TAG: f"schedule:{cadence}"},
+                selection=AssetSelection.assets(*keys),
+                description=f"Load the {cadence} datasets ({names}); the transform_after_load "
+                "sensor then rebuilds what changed downstream (dbt models and tests, exports).",
+                run_tags={
+                    **WAREHOUSE_WRITER_TAGS,
+                    TRIGGER_TAG: f"schedule:{cadence}",
+                    PHASE_TAG: "load",
+                },
                 op_retry_policy=RAW_LOAD_RETRY,
             )
         )
@@ -112,12 +119,14 @@ def build_cadence_schedule(
     )
     def refresh(context: ScheduleEvaluationContext) -> RunRequest:
         now = context.scheduled_execution_time or datetime.now(UTC)
+        months = recent_months(now) if dated else None
         return RunRequest(
-            run_config=live_run_config(),
+            run_config=live_run_config(months),
             tags={
                 **WAREHOUSE_WRITER_TAGS,
                 TRIGGER_TAG: f"schedule:{cadence}",
-                **(recent_months_tags(now) if dated else {}),
+                PHASE_TAG: "load",
+                **(months_tag(months) if months else {}),
             },
         )
 

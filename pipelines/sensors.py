@@ -3,10 +3,11 @@
 - `portal_update_<raw table>` (one per live Socrata, CKAN or ArcGIS dataset, STOPPED by
   default): every 15 minutes, reads the portal's modification time (Socrata `rowsUpdatedAt`,
   CKAN `last_modified`/`last_refreshed`, ArcGIS `editingInfo.lastEditDate`) and compares it
-  with the sensor's cursor. Newer: a live run of that raw asset and everything downstream
-  (previous and current month for dated datasets), `run_key` = dataset + modification time, so
-  one portal change starts one run. On its first tick, a change is one after the asset's last
-  materialization. A portal that cannot be read gives a SkipReason saying so; never a crash.
+  with the sensor's cursor. Newer: a live load run of that raw asset (previous and current
+  month for dated datasets), `run_key` = dataset + modification time, so one portal change
+  starts one run; the `transform_after_load` sensors then rebuild what changed downstream.
+  On its first tick, a change is one after the asset's last materialization. A portal that
+  cannot be read gives a SkipReason saying so; never a crash.
 - `notify_run_failure` (RUNNING): a run of this code location failed -> webhook/email.
 - `notify_stale_data` (RUNNING): a freshness check failed -> webhook/email, once per failure.
 """
@@ -38,21 +39,20 @@ from dagster import (
 from dagster._core.definitions.unresolved_asset_job_definition import (
     UnresolvedAssetJobDefinition,
 )
-from dagster._core.storage.tags import (
-    ASSET_PARTITION_RANGE_END_TAG,
-    ASSET_PARTITION_RANGE_START_TAG,
-)
 from dagster._utils.error import SerializableErrorInfo
 
 from pipelines.assets.raw import raw_asset_key
 from pipelines.automation import (
     DATASET_TAG,
+    MONTHS_TAG,
+    PHASE_TAG,
     RAW_LOAD_RETRY,
     TRIGGER_TAG,
     WAREHOUSE_WRITER_TAGS,
     catalog_datasets,
     live_run_config,
-    recent_months_tags,
+    months_tag,
+    recent_months,
 )
 from pipelines.catalog import Dataset
 from pipelines.connectors import RetryPolicy, connector_for
@@ -104,7 +104,7 @@ def portal_modified(dataset: Dataset, retry: RetryPolicy = METADATA_RETRY) -> da
 
 
 def portal_update_job() -> UnresolvedAssetJobDefinition:
-    """The job portal-update runs belong to: watched raw assets and everything downstream.
+    """The job portal-update runs belong to: the watched raw assets (loads only).
 
     The same job object on every call (Definitions refuse two jobs of one name)."""
     return _portal_update_job()
@@ -115,10 +115,11 @@ def _portal_update_job() -> UnresolvedAssetJobDefinition:
     keys = [raw_asset_key(dataset) for _, _, dataset in watched_datasets()]
     return define_asset_job(
         PORTAL_UPDATE_JOB,
-        selection=AssetSelection.assets(*keys).downstream(),
-        description="Load a dataset its portal reports as changed, and rebuild downstream. "
-        "Started by the portal_update_* sensors (each run selects one dataset).",
-        run_tags={**WAREHOUSE_WRITER_TAGS, TRIGGER_TAG: "portal-update"},
+        selection=AssetSelection.assets(*keys),
+        description="Load a dataset its portal reports as changed (the transform_after_load "
+        "sensor rebuilds downstream). Started by the portal_update_* sensors (each run "
+        "selects one dataset).",
+        run_tags={**WAREHOUSE_WRITER_TAGS, TRIGGER_TAG: "portal-update", PHASE_TAG: "load"},
         op_retry_policy=RAW_LOAD_RETRY,
     )
 
@@ -166,17 +167,20 @@ def build_portal_sensor(
                     f"{label}: last loaded {_utc(last.timestamp)}, after the portal's last "
                     f"change ({stamp}); watching for the next change."
                 )
-        graph = context.repository_def.asset_graph if context.repository_def else None
-        selection = AssetSelection.assets(key).downstream()
-        keys = sorted(selection.resolve(graph)) if graph else [key]
-        tags = {**WAREHOUSE_WRITER_TAGS, TRIGGER_TAG: "portal-update", DATASET_TAG: label}
-        if dataset.partitioning is not None:
-            tags.update(recent_months_tags(datetime.now(UTC)))
+        tags = {
+            **WAREHOUSE_WRITER_TAGS,
+            TRIGGER_TAG: "portal-update",
+            DATASET_TAG: label,
+            PHASE_TAG: "load",
+        }
+        months = recent_months(datetime.now(UTC)) if dataset.partitioning is not None else None
+        if months:
+            tags.update(months_tag(months))
         context.log.info(f"{label}: the portal changed at {stamp}; requesting a live load")
         return RunRequest(
             run_key=f"{dataset.raw_table}@{stamp}",
-            run_config=live_run_config(),
-            asset_selection=keys,
+            run_config=live_run_config(months),
+            asset_selection=[key],
             tags=tags,
         )
 
@@ -241,9 +245,8 @@ def run_failure_notice(
     if assets:
         shown = ", ".join(assets[:8]) + (f" and {len(assets) - 8} more" if len(assets) > 8 else "")
         where.append(f"assets: {shown}")
-    first = run.tags.get(ASSET_PARTITION_RANGE_START_TAG)
-    last = run.tags.get(ASSET_PARTITION_RANGE_END_TAG)
-    if first:
+    if run.tags.get(MONTHS_TAG):
+        first, _, last = run.tags[MONTHS_TAG].partition("..")
         where.append(f"months {first} to {last}")
     if run.tags.get(TRIGGER_TAG):
         where.append(f"started by {run.tags[TRIGGER_TAG]}")
@@ -406,10 +409,12 @@ def sensors(
 
     `checks`: the freshness checks given to Definitions (default `freshness_checks()`)."""
     from pipelines.freshness import freshness_checks, freshness_sensor
+    from pipelines.transform_runs import transform_after_load_sensors
 
     checks = freshness_checks() if checks is None else checks
     return [
         *portal_sensors(),
+        *transform_after_load_sensors(),
         freshness_sensor(checks),
         run_failure_notifier(notifier),
         stale_data_notifier(checks, notifier),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
@@ -15,6 +15,10 @@ class WarehouseSummary:
     indicators_by_domain: dict[tuple[str, str], tuple[int, int]]  # (city, domain) -> counts
     quarantined: dict[str, int]  # raw table -> rows quarantined by the latest load
     left_out: list[tuple[str, str, str]]  # (city, dataset, reason) the dbt models could not read
+    # (raw table, rule) -> rows of the latest load quarantined under that rule
+    quarantined_rules: dict[tuple[str, str], int] = field(default_factory=dict)
+    # (raw table, note, column) -> values changed by the latest load (control characters)
+    notes: dict[tuple[str, str, str], int] = field(default_factory=dict)
 
     def lines(self) -> list[str]:
         lines = ["Rows loaded per source:"]
@@ -29,7 +33,19 @@ class WarehouseSummary:
             lines += [f"  {city}.{dataset}: {reason}" for city, dataset, reason in self.left_out]
         if self.quarantined:
             lines.append("Rows quarantined (meta.quarantined_rows):")
-            lines += [f"  raw.{t:<40} {n:>10,}" for t, n in self.quarantined.items()]
+            for table, count in self.quarantined.items():
+                lines.append(f"  raw.{table:<40} {count:>10,}")
+                lines += [
+                    f"      {rule}: {n:,}"
+                    for (t, rule), n in self.quarantined_rules.items()
+                    if t == table
+                ]
+        if self.notes:
+            lines.append("Values cleaned while loading (meta.load_notes):")
+            lines += [
+                f"  raw.{table}.{column}: {note} in {n:,} value(s)"
+                for (table, note, column), n in self.notes.items()
+            ]
         lines.append(f"Warehouse: {self.warehouse}")
         return lines
 
@@ -55,26 +71,51 @@ def summarize(warehouse: Path) -> WarehouseSummary:
             order by all
             """
         ).fetchall()
-        quarantined = con.execute(
-            """
-            select q.raw_table, count(*)
+        latest = (
+            "select raw_table, arg_max(load_id, loaded_at) as load_id "
+            "from meta.load_log group by raw_table"
+        )
+        by_rule = con.execute(
+            f"""
+            select q.raw_table, q.rule, count(*)
             from meta.quarantined_rows as q
-            join (
-                select raw_table, arg_max(load_id, loaded_at) as load_id
-                from meta.load_log group by raw_table
-            ) as latest using (raw_table, load_id)
+            join ({latest}) as latest using (raw_table, load_id)
             group by all
             order by all
             """
         ).fetchall()
-        left_out = con.execute(
-            "select distinct city, dataset, reason from marts.fct_source_status "
-            "where not is_included order by all"
-        ).fetchall()
+        present = {
+            f"{schema}.{name}"
+            for schema, name in con.execute(
+                "select table_schema, table_name from information_schema.tables"
+            ).fetchall()
+        }
+        left_out = []
+        if "marts.fct_source_status" in present:  # absent when no transform has run yet
+            left_out = con.execute(
+                "select distinct city, dataset, reason from marts.fct_source_status "
+                "where not is_included order by all"
+            ).fetchall()
+        quarantined: dict[str, int] = {}
+        for table, _, count in by_rule:
+            quarantined[table] = quarantined.get(table, 0) + count
+        notes = []
+        if "meta.load_notes" in present:
+            notes = con.execute(
+                f"""
+                select n.raw_table, n.note, n.column_name, sum(n."values")
+                from meta.load_notes as n
+                join ({latest}) as latest using (raw_table, load_id)
+                group by all
+                order by all
+                """
+            ).fetchall()
     return WarehouseSummary(
         warehouse=warehouse,
         raw_rows=raw_rows,
         indicators_by_domain={(c, d): (n, v) for c, d, n, v in by_domain},
-        quarantined=dict(quarantined),
+        quarantined=quarantined,
+        quarantined_rules={(t, rule): n for t, rule, n in by_rule},
+        notes={(t, note, column): n for t, note, column, n in notes},
         left_out=left_out,
     )

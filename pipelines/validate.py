@@ -26,7 +26,7 @@ import duckdb
 
 from pipelines.canonical import DATED_TYPES, canonical_tables
 from pipelines.catalog import CityCatalog, Dataset
-from pipelines.connectors import ConnectorError, FileConnector
+from pipelines.connectors import ConnectorError
 from pipelines.loading import column_name
 from pipelines.settings import SOURCES_DIR
 
@@ -57,15 +57,12 @@ class Sample:
         return [row[column] for row in self.rows if row.get(column) not in (None, "")]
 
 
-def bundled_sample(dataset: Dataset, sources_dir: Path = SOURCES_DIR) -> Sample:
-    bundled = dataset.bundled
-    connector = FileConnector(
-        sources_dir,
-        bundled.path,
-        bundled.format,
-        delimiter=bundled.delimiter,
-        skip_rows=bundled.skip_rows,
-    )
+def bundled_sample(
+    dataset: Dataset, sources_dir: Path = SOURCES_DIR, catalog: CityCatalog | None = None
+) -> Sample:
+    from pipelines.sources import bundled_connector
+
+    connector = bundled_connector(dataset, catalog, sources_dir)
     scan = connector.scan()
     with duckdb.connect() as con:
         relation = con.sql(f"select * from ({scan.sql}) limit {SAMPLE_ROWS}", params=scan.params)
@@ -313,7 +310,7 @@ def validate_city(
 
                 sample = portal_sample(dataset.portal)
             elif dataset.bundled is not None:
-                sample = bundled_sample(dataset, sources_dir)
+                sample = bundled_sample(dataset, sources_dir, catalog)
             else:
                 findings.append(
                     Finding(

@@ -98,8 +98,11 @@ def project_copy(root: Path) -> Path:
 def _copy_text_link_data(source: str, target: str) -> None:
     if source.endswith((".yml", ".csv", ".md", ".py")):
         shutil.copy(source, target)
-    else:
-        Path(target).symlink_to(source)
+    else:  # hard links: the loader refuses symlinks pointing out of sources/
+        try:
+            os.link(source, target)
+        except OSError:  # another file system
+            shutil.copy(source, target)
 
 
 def dc_crime_rows() -> list[dict]:

@@ -21,9 +21,13 @@ modules already cover are referenced there, not repeated.
   -> test_missing_or_renamed_mapped_column_is_schema_drift
   (and test_loading.py::test_renamed_published_column_is_schema_drift, Arrow batches)
   -> LoadError naming the table and the mapped column; previous data kept
-- duplicate rows and keys -> test_duplicates_fail_the_blocking_check_and_stop_the_assets_downstream
-  (and test_quality.py::test_a_duplicated_key_fails) -> table-level: the blocking check fails
-  (severity ERROR) and the assets downstream (dbt, exports) do not run
+- duplicate rows and keys -> test_refused_loads.py::test_duplicated_keys_are_refused_before_the_swap
+  (the raw asset's path: the load is refused, nothing replaced); a blocking check on a table
+  already holding them: test_duplicates_fail_the_blocking_check_and_stop_the_assets_downstream
+  (and test_quality.py::test_a_duplicated_key_fails) -> severity ERROR, nothing downstream runs
+- header-only file into a dated table, a load gutting a month, --allow-shrink, civic backfill
+  reporting the refusal, decimal commas, NUL bytes and control characters, repeated header
+  names, symlinks out of sources/ -> tests/test_refused_loads.py (issue 14, items 5 to 8)
 - negative counts -> test_negative_counts_are_quarantined -> violent_count_non_negative
 - percentages over 100 -> test_percentages_over_100_are_quarantined -> graduation_pct_0_to_100
 - future dates -> test_future_dates_are_quarantined -> date_not_in_future

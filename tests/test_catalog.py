@@ -130,12 +130,11 @@ def test_reader_options_reach_the_file_connector(tmp_path, monkeypatch):
     )
     catalog = load_catalog(write_catalog(tmp_path, dataset))
     monkeypatch.setattr(sources, "SOURCES_DIR", tmp_path)
-    scan = (
-        sources.DataSources()
-        .extract(None, "testcity", "crimes", catalog.datasets["crimes"], None)
-        .rows()
-    )
-    with duckdb.connect() as con:
+    with duckdb.connect() as con:  # an empty warehouse: the first load reads every file
+        extract = sources.DataSources().extract(
+            con, "testcity", "crimes", catalog.datasets["crimes"]
+        )
+        scan = extract.rows()
         relation = con.sql(scan.sql, params=scan.params)
         assert relation.columns[:3] == ["CCN", "REPORT_DAT", "SHIFT"]
         assert len(relation.fetchall()) == 5

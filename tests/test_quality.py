@@ -58,9 +58,12 @@ def test_every_suite_file_is_valid_and_every_raw_table_has_rules():
         assert any(f.endswith(f"raw/{table}.yml") for f in suite.files), table
         assert {"row_count_drop", "row_count_growth"} <= {r.name for r in suite.rules}
         assert any(r.severity == "critical" for r in suite.rules)
-    checks = quality_checks()
-    keys = {spec.asset_key for check in checks for spec in check.check_specs}
-    assert {AssetKey(["raw", t]) for t in DATASETS} <= keys
+    from pipelines.assets.raw import raw_assets
+
+    # Raw tables: the checks are declared by their raw assets (the load evaluates them).
+    raw = {spec.asset_key for asset in raw_assets() for spec in asset.check_specs}
+    assert {AssetKey(["raw", t]) for t in DATASETS} == raw
+    keys = {spec.asset_key for check in quality_checks() for spec in check.check_specs}
     assert {
         AssetKey(["marts", "fct_indicator_values"]),
         AssetKey(["marts", "dim_indicators"]),
@@ -260,3 +263,60 @@ def test_a_failing_critical_check_stops_the_assets_downstream(built_warehouse, t
         assert all(e.passed for e in evaluations.values())
         assert ran == ["downstream"]
         assert result.success
+
+
+# -- the SQL evaluation is Great Expectations' own verdict --------------------------------------
+
+
+def great_expectations_results(con, suite) -> dict[str, RuleResult]:
+    """The suite run by Great Expectations itself over a pandas frame of the same rows."""
+    from pipelines.quality.expectations import read_frame, validate_frame
+    from pipelines.quality.runner import latest_load, stored_columns
+
+    stored = stored_columns(con, suite)
+    relation = f'{suite.schema_name}."{suite.table}"'
+    load = latest_load(con, suite.table) if suite.latest_load_only else None
+    if load and "_load_id" in stored:
+        relation = f"(select * from {relation} where _load_id = '{load['load_id']}')"
+    resolved, frame = read_frame(con, suite, relation, stored)
+    return {r.rule.name: r for r in validate_frame(resolved, frame, stored)}
+
+
+def assert_same_verdicts(con, suite) -> None:
+    ours = {r.rule.name: r for r in run_suite(con, suite)}
+    theirs = great_expectations_results(con, suite)
+    assert theirs, suite.relation
+    for name, expected in theirs.items():
+        got = ours[name]
+        assert (got.passed, got.unexpected_count) == (expected.passed, expected.unexpected_count), (
+            suite.relation,
+            name,
+            got.describe(),
+            expected.describe(),
+        )
+        if expected.unexpected_percent is not None:
+            assert got.unexpected_percent == pytest.approx(expected.unexpected_percent, abs=1e-3)
+        assert set(got.examples) <= set(expected.examples) or not expected.examples
+
+
+def test_sql_verdicts_are_great_expectations_verdicts_on_the_real_tables(con):
+    for suite in _all_suites():
+        assert_same_verdicts(con, suite)
+
+
+BAD_EDITS = [
+    ("chicago_school_progress_reports", "graduation_4_year_school_pct_year_1 = '150'", 3),
+    ("nyc_index_crimes", "index_count = '-5'", 4),
+    ("chicago_crimes", "date = '2099-01-01 00:00:00'", 2),
+    ("chicago_crimes", "primary_type = 'ALIEN ABDUCTION'", 5),
+    ("chicago_unemployment_rate", "ilcook1urn = 'n/a'", 1),
+    ("nyc_graduation_outcomes", "cohort_size = ''", 40),
+    ("chicago_building_permits", "latitude = 'north'", 2),
+]
+
+
+@pytest.mark.parametrize(("table", "assignment", "rows"), BAD_EDITS)
+def test_sql_verdicts_are_great_expectations_verdicts_on_bad_rows(changed, table, assignment, rows):
+    where = first_rows(changed, table, "true", rows)
+    changed.execute(f"update raw.{table} set {assignment} where {where}")
+    assert_same_verdicts(changed, suite_of(table))

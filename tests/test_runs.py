@@ -125,3 +125,110 @@ def test_unknown_city_is_a_clear_error():
 
     with pytest.raises(CatalogError, match="no catalog for city 'gotham'.*chicago, nyc"):
         selected_keys(RunRequest(city="gotham"))
+
+
+# -- two phases: load, then transform what changed ----------------------------------------------
+
+UNREACHABLE = """
+city: faraway
+name: Faraway
+datasets:
+  bikes:
+    raw_table: faraway_bikes
+    domain: development
+    cadence: daily
+    title: Bike counts
+    description: A live-only dataset whose portal does not answer.
+    portal: {{kind: socrata, base_url: "http://127.0.0.1:{port}", dataset_id: bike-cnts}}
+    license: test
+    provenance: none
+"""
+
+
+def closed_port() -> int:
+    import socket
+
+    with socket.socket() as sock:  # bound then closed: nothing listens there
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def with_unreachable_city(tmp_path):
+    from dagster import Definitions
+
+    from pipelines.assets.raw import build_raw_asset
+    from pipelines.catalog import load_catalog
+    from pipelines.definitions import defs
+
+    path = tmp_path / "cities" / "faraway.yml"
+    path.parent.mkdir()
+    path.write_text(UNREACHABLE.format(port=closed_port()))
+    catalog = load_catalog(path)
+    extra = build_raw_asset(catalog, "bikes", catalog.datasets["bikes"])
+    return Definitions.merge(defs, Definitions(assets=[extra]))
+
+
+def test_an_unreachable_city_does_not_stop_the_others_marts(
+    built_warehouse, tmp_path, monkeypatch, capsys
+):
+    """The load of a live-only city fails (connection refused); the transform still rebuilds
+    what is stale (here: a mart whose build record was removed) and exports it; the run
+    names the city, dataset and reason and exits 1."""
+    monkeypatch.setattr("pipelines.definitions.defs", with_unreachable_city(tmp_path))
+    export = paths().exports / "dim_indicators.parquet"
+    before = export.stat().st_mtime_ns
+    with duckdb.connect(str(built_warehouse)) as con:
+        con.execute(
+            "delete from meta.dbt_node_state where unique_id = 'model.civic.dim_indicators'"
+        )
+    assert main(["run", "--city", "faraway", "--live"]) == 1
+    out, err = capsys.readouterr()
+    assert "Not loaded (previous data kept; the rest of the run went on):" in err
+    line = next(line for line in err.splitlines() if line.startswith("  faraway.bikes: "))
+    assert "127.0.0.1" in line and "refused" in line.lower()
+    assert "with 1 failed load(s)" in err
+    assert "Transform: " in out and "model(s) rebuilt" in out
+    assert export.stat().st_mtime_ns > before  # the marts were exported all the same
+    with duckdb.connect(str(built_warehouse), read_only=True) as con:
+        assert con.execute(
+            "select count(*) from meta.dbt_node_state where unique_id = ?",
+            ["model.civic.dim_indicators"],
+        ).fetchone() == (1,)
+        assert con.execute(
+            "select count(*) from information_schema.tables where table_name = 'faraway_bikes'"
+        ).fetchone() == (0,)
+
+
+def test_a_run_with_nothing_changed_rebuilds_nothing(built_warehouse, capsys):
+    from pipelines.runs import RunRequest, execute, load_keys
+
+    outcome = execute(RunRequest())
+    assert outcome.success and outcome.transform is None
+    assert outcome.transform_note == "nothing changed: no model to rebuild"
+    # Unchanged bundled files are not even planned: only the registry and catalog tables run.
+    ran = {e.asset_key for e in outcome.load.get_asset_materialization_events()}
+    assert not any(key.path[0] == "raw" for key in ran)
+    assert len(load_keys(RunRequest())) > len(ran)
+
+
+def test_a_changed_source_rebuilds_only_what_depends_on_it(built_warehouse):
+    """Forget the file index of one table: the run reloads it (same rows, a new load) and
+    rebuilds the models downstream of it, not the others."""
+    from pipelines.runs import RunRequest, execute
+    from pipelines.transform_runs import stale_models
+
+    with duckdb.connect(str(built_warehouse)) as con:
+        con.execute("delete from meta.source_files where raw_table = 'chicago_unemployment_rate'")
+    outcome = execute(RunRequest())
+    assert outcome.success
+    loaded = {e.asset_key.to_user_string() for e in outcome.load.get_asset_materialization_events()}
+    assert "raw/chicago_unemployment_rate" in loaded
+    assert not {k for k in loaded if k.startswith("raw/") and "unemployment" not in k}
+    rebuilt = {
+        e.asset_key.to_user_string() for e in outcome.transform.get_asset_materialization_events()
+    }
+    assert "staging/stg_chicago__unemployment_rate" in rebuilt
+    assert "staging/stg_chicago__crimes" not in rebuilt
+    assert "exports/marts_parquet" in rebuilt
+    with duckdb.connect(str(built_warehouse), read_only=True) as con:
+        assert stale_models(con) == set()  # everything is built from the data in place

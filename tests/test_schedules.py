@@ -1,4 +1,5 @@
-"""Schedules: one STOPPED schedule per catalog cadence, live runs, recent months, staggered."""
+"""Schedules: one STOPPED schedule per catalog cadence, live load runs, recent months as run
+configuration (no partitions), staggered; the transform follows each load run."""
 
 from __future__ import annotations
 
@@ -19,8 +20,11 @@ from pipelines.automation import RAW_LOAD_RETRY, WAREHOUSE_WRITER_TAG
 from pipelines.catalog import city_catalogs
 from pipelines.schedules import CRON, build_cadence_schedule, cadence_jobs, schedules
 
-START = "dagster/asset_partition_range_start"
-END = "dagster/asset_partition_range_end"
+MONTHS = "civic/months"
+
+
+def sources_config(request) -> dict:
+    return request.run_config["resources"]["sources"]["config"]
 
 
 @pytest.fixture(scope="module")
@@ -43,15 +47,14 @@ def test_one_job_per_cadence_in_the_catalogs_never_static():
     assert "refresh_static" not in {job.name for job in cadence_jobs()}
 
 
-def test_daily_job_selects_daily_raw_assets_and_everything_downstream(repo):
+def test_daily_job_loads_exactly_the_daily_raw_assets(repo):
     selected = {
         key.to_user_string()
         for key in repo.get_job("refresh_daily").asset_layer.selected_asset_keys
     }
-    assert {"raw/chicago_crimes", "raw/chicago_building_permits"} <= selected
-    assert {"marts/fct_indicator_values", "exports/marts_parquet"} <= selected
-    raw = {key for key in selected if key.startswith("raw/")}
-    assert raw == {"raw/chicago_crimes", "raw/chicago_building_permits"}  # not yearly, static
+    # Loads only: the transform is its own run, started after the load (transform_runs.py).
+    assert selected == {"raw/chicago_crimes", "raw/chicago_building_permits"}
+    assert repo.get_job("refresh_daily").run_tags["civic/phase"] == "load"
     yearly = {
         key.to_user_string()
         for key in repo.get_job("refresh_yearly").asset_layer.selected_asset_keys
@@ -76,23 +79,30 @@ def test_time_zone_is_configurable(monkeypatch):
 
 def test_daily_tick_is_a_live_run_of_the_previous_and_current_month(repo):
     request = tick(repo, "refresh_daily_schedule", datetime(2026, 11, 25, 5, 15, tzinfo=UTC))
-    assert request.run_config == {"resources": {"sources": {"config": {"live": True}}}}
-    assert request.tags[START] == "2026-10-01" and request.tags[END] == "2026-11-01"
-    assert request.tags[WAREHOUSE_WRITER_TAG]
+    months = {"live": True, "first_month": "2026-10", "last_month": "2026-11"}
+    assert sources_config(request) == months
+    assert request.tags[MONTHS] == "2026-10..2026-11"
+    assert request.tags[WAREHOUSE_WRITER_TAG] and request.tags["civic/phase"] == "load"
     job = repo.get_job("refresh_daily")
-    assert validate_run_config(job, request.run_config)["resources"]["sources"]["config"] == {
-        "live": True
+    validated = validate_run_config(job, request.run_config)
+    assert validated["resources"]["sources"]["config"] == {
+        **months,
+        "full_refresh": False,
+        "allow_shrink": False,
     }
 
 
 def test_january_refreshes_december_of_the_year_before(repo):
-    request = tick(repo, "refresh_quarterly_schedule", datetime(2026, 1, 3, 6, 45, tzinfo=UTC))
-    assert (request.tags[START], request.tags[END]) == ("2025-12-01", "2026-01-01")
+    request = tick(repo, "refresh_daily_schedule", datetime(2026, 1, 3, 6, 45, tzinfo=UTC))
+    assert (sources_config(request)["first_month"], sources_config(request)["last_month"]) == (
+        "2025-12",
+        "2026-01",
+    )
 
 
-def test_undated_cadence_has_no_partition_range(repo):
+def test_undated_cadence_loads_without_months(repo):
     request = tick(repo, "refresh_yearly_schedule", datetime(2026, 1, 4, 7, 15, tzinfo=UTC))
-    assert START not in request.tags and request.run_config["resources"]["sources"]
+    assert MONTHS not in request.tags and sources_config(request) == {"live": True}
     assert request.tags["civic/trigger"] == "schedule:yearly"
 
 

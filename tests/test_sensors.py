@@ -79,14 +79,14 @@ def test_sensor_requests_a_load_when_the_portal_changes(defs):
         first, cursor = evaluate(sensor, defs, instance)
         assert isinstance(first, RunRequest)
         assert first.run_key == "chicago_crimes@2025-11-24T16:00:00+00:00"
-        assert first.run_config == {"resources": {"sources": {"config": {"live": True}}}}
-        selected = {key.to_user_string() for key in first.asset_selection}
-        assert "raw/chicago_crimes" in selected and "exports/marts_parquet" in selected
-        assert "raw/chicago_building_permits" not in selected  # only this dataset, downstream
+        this_month = datetime.now(UTC).strftime("%Y-%m")
+        config = first.run_config["resources"]["sources"]["config"]
+        assert config["live"] is True and config["last_month"] == this_month
+        # A load of this dataset only: the transform follows the load run (transform_runs.py).
+        assert first.asset_selection == [CRIMES]
         assert first.tags["civic/dataset"] == "chicago.crimes"
-        assert first.tags["dagster/asset_partition_range_end"] == (
-            datetime.now(UTC).date().replace(day=1).isoformat()
-        )
+        assert first.tags["civic/phase"] == "load"
+        assert first.tags["civic/months"].endswith(f"..{this_month}")
         assert json.loads(cursor) == {"modified": "2025-11-24T16:00:00+00:00"}
 
         same, cursor = evaluate(sensor, defs, instance, cursor)
@@ -104,7 +104,7 @@ def test_first_tick_skips_when_the_last_load_is_newer_than_the_portal(defs):
     crimes = city_catalog("chicago").datasets["crimes"]
     with PortalServer() as portal, DagsterInstance.ephemeral() as instance:
         portal.route(VIEW, lambda _: Reply.json({"rowsUpdatedAt": 1500000000}))  # 2017
-        instance.report_runless_asset_event(AssetMaterialization(CRIMES, partition="2017-07-01"))
+        instance.report_runless_asset_event(AssetMaterialization(CRIMES))
         sensor = build_portal_sensor(
             "chicago", "crimes", on_server(crimes, portal.url), portal_update_job()
         )
@@ -182,8 +182,7 @@ def test_stale_dataset_fails_its_check_and_notifies_the_webhook(defs, monkeypatc
     population = AssetKey(["raw", "nyc_population"])
     with DagsterInstance.ephemeral() as instance, WebhookServer() as hook:
         for key in (CRIMES, population):
-            partition = "2022-01-01" if key == CRIMES else None
-            instance.report_runless_asset_event(AssetMaterialization(key, partition=partition))
+            instance.report_runless_asset_event(AssetMaterialization(key))
         # Three days later: daily crimes (2-day window) is stale, yearly population is not.
         later = datetime.now(UTC).timestamp() + 3 * 86400
         monkeypatch.setattr(last_update, "get_current_timestamp", lambda: later)
@@ -213,3 +212,54 @@ def test_stale_dataset_fails_its_check_and_notifies_the_webhook(defs, monkeypatc
         "refresh_daily_schedule" in post["text"]
         and "civic run --city chicago --live" in (post["text"])
     )
+
+
+# -- the transform after a load run --------------------------------------------------------------
+
+
+def test_a_finished_load_run_starts_the_transform_of_what_it_changed(defs, tmp_path):
+    """A real load run (the community areas from their bundled file) -> a transform run of
+    what is downstream of that table only; the same load again (file unchanged) -> nothing."""
+    from dagster import DagsterEventType, build_run_status_sensor_context, materialize
+    from dagster_duckdb import DuckDBResource
+
+    from pipelines.assets.raw import build_raw_asset
+    from pipelines.sources import DataSources
+    from pipelines.transform_runs import transform_after_load_sensors, transform_request
+
+    catalog = city_catalog("chicago")
+    asset = build_raw_asset(catalog, "community_areas", catalog.datasets["community_areas"])
+    resources = {
+        "warehouse": DuckDBResource(database=str(tmp_path / "w.duckdb")),
+        "sources": DataSources(),
+    }
+    (sensor, _) = transform_after_load_sensors()
+
+    def after(instance, result):
+        run = instance.get_run_by_id(result.run_id)
+        (success,) = [e for e in result.all_events if e.event_type == DagsterEventType.RUN_SUCCESS]
+        context = build_run_status_sensor_context(
+            sensor_name=sensor.name,
+            dagster_event=success,
+            dagster_instance=instance,
+            dagster_run=run,
+            repository_def=defs.get_repository_def(),
+        )
+        return transform_request(context)
+
+    with DagsterInstance.ephemeral() as instance:
+        tags = {"civic/phase": "load"}
+        loaded = materialize([asset], instance=instance, resources=resources, tags=tags)
+        request = after(instance, loaded)
+        assert isinstance(request, RunRequest)
+        selected = {key.to_user_string() for key in request.asset_selection}
+        assert {"staging/stg_chicago__community_areas", "exports/marts_parquet"} <= selected
+        assert not any(key.startswith(("raw/", "registry/")) for key in selected)
+        assert "staging/stg_chicago__crimes" not in selected  # not built from this table
+        assert request.run_key == f"transform-after-{loaded.run_id}"
+        assert request.tags["civic/load-run"] == loaded.run_id
+        assert request.job_name == "civic_transform"
+
+        again = materialize([asset], instance=instance, resources=resources, tags=tags)
+        skipped = after(instance, again)
+    assert isinstance(skipped, SkipReason) and "changed no table" in skipped.skip_message

@@ -6,6 +6,7 @@ names the file, the key and the published value; the bundled copies are the real
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -28,8 +29,11 @@ def sources(tmp_path: Path) -> Path:
 def _link_or_copy(source: str, target: str) -> None:
     if source.endswith((".yml", ".csv")):
         shutil.copy(source, target)  # small text files a test may edit
-    else:
-        Path(target).symlink_to(source)  # the bundled extracts, read only
+    else:  # the bundled extracts, read only: hard links (symlinks out of sources/ are refused)
+        try:
+            os.link(source, target)
+        except OSError:  # another file system
+            shutil.copy(source, target)
 
 
 def edit(path: Path, old: str, new: str) -> Path:

@@ -6,6 +6,8 @@ dbt never sees a half-updated registry. Their asset keys, ["registry", "<table>"
 dagster-dbt keys of the dbt source `registry` (models/staging/_registry_sources.yml).
 """
 
+import hashlib
+import json
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -232,6 +234,10 @@ def write_registry(
     load_id = load_id or uuid.uuid4().hex
     loaded_at = datetime.now(UTC).replace(microsecond=0)
     con.execute(f"create schema if not exists {RAW_SCHEMA}; {META_DDL}")
+    # Same registry as the one in place: keep it, so nothing downstream is rebuilt for it.
+    fingerprint = hashlib.sha256(json.dumps(rows, sort_keys=True, default=str).encode())
+    if _registry_fingerprint(con) == fingerprint.hexdigest():
+        return {name: len(table_rows) for name, table_rows in rows.items()}
     built: list[str] = []
     try:
         for name, table_rows in rows.items():
@@ -262,7 +268,7 @@ def write_registry(
                         "replace",
                         "all",
                         len(table_rows),
-                        None,
+                        fingerprint.hexdigest(),
                         _shown(str(PROBLEMS_DIR)),
                     ],
                 )
@@ -274,6 +280,25 @@ def write_registry(
         for staging in built:
             con.execute(f"drop table if exists {staging}")
     return {name: len(table_rows) for name, table_rows in rows.items()}
+
+
+def _registry_fingerprint(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The content fingerprint of the registry in place (None: none, or tables missing)."""
+    tables = {f"{TABLE_PREFIX}{name}" for name in TABLES}
+    present = {
+        name
+        for (name,) in con.execute(
+            "select table_name from information_schema.tables where table_schema = ?",
+            [RAW_SCHEMA],
+        ).fetchall()
+    }
+    if not tables <= present:
+        return None
+    ((fingerprint,),) = con.execute(
+        "select arg_max(watermark, loaded_at) from meta.load_log where raw_table = ?",
+        [f"{TABLE_PREFIX}problems"],
+    ).fetchall()  # fetched whole: DuckDB refuses `register` while a result is open
+    return fingerprint
 
 
 def load_problem_registry(

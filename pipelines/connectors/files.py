@@ -1,15 +1,22 @@
 """Local CSV (optionally gzip-compressed), JSON and Parquet files, read by DuckDB's readers.
 
-Several files matching one glob are one dataset: their columns are unioned by name, and each
-row records the file it came from in `_source_file`.
+Several files matching one glob are one dataset: their columns are unioned by name (only when
+their headers differ), and each row records the file it came from in `_source_file`.
+
+Before anything is read, every file is vetted: it must lie inside the folder it is read from
+(a symlink pointing elsewhere is refused), not be empty or an HTML page, and a CSV header must
+not repeat a column name. Text files are scanned for control characters (NUL and the other
+C0 codes but tab and line ends) at byte level, which costs a fraction of parsing; the loader
+then checks the rows of the flagged files only and quarantines those holding one.
 """
 
 from __future__ import annotations
 
 import csv
 import gzip
+import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,7 +26,13 @@ import pyarrow as pa
 
 from pipelines.connectors.base import ConnectorError, DuckDBScan
 
+log = logging.getLogger("civic.connectors")
+
 BATCH_ROWS = 100_000
+SCAN_CHUNK_BYTES = 16 * 1024 * 1024
+# Bytes a text file must not hold: C0 controls but tab, line feed, carriage return; and DEL.
+CONTROL_BYTES = bytes([*(b for b in range(32) if b not in (9, 10, 13)), 127])
+OTHER_BYTES = bytes(b for b in range(256) if b not in CONTROL_BYTES)
 # The longest CSV line read (DuckDB's default, pinned so an upgrade cannot change it): a
 # longer line (e.g. a 20 MB field) fails the load with the file and the sizes named; it is
 # never cut. Parquet and JSON values have no such limit (JSON objects: DuckDB's 16 MB).
@@ -38,6 +51,28 @@ READERS = {
 }
 
 
+@dataclass(frozen=True)
+class FileSet:
+    """The files of a dataset on disk (relative name -> size, modification time), which of
+    them a scan reads, and which indexed files are gone (for `meta.source_files`)."""
+
+    on_disk: dict[str, tuple[int, str]]
+    read: list[str]
+    removed: list[str] = field(default_factory=list)
+
+    @property
+    def replaced(self) -> list[str]:
+        return sorted({*self.read, *self.removed})
+
+
+@dataclass(frozen=True)
+class FileScan(DuckDBScan):
+    """A scan of local files: which ones, and which hold control characters."""
+
+    files: FileSet | None = field(default=None, compare=False)
+    flagged: list[str] | None = field(default=None, compare=False)  # None: not scanned
+
+
 @dataclass
 class FileConnector:
     """Reads `pattern` (a path or glob) under `root` in the given format.
@@ -53,6 +88,9 @@ class FileConnector:
     since: str | None = None
     delimiter: str = ","  # CSV only: the catalog's bundled.delimiter (e.g. a tab)
     skip_rows: int = 0  # CSV only: description lines above the header
+    # Whether the catalog reads a published column (None: assume every column is read). A
+    # repeated header name is refused only when it is read; unread copies are kept, renamed.
+    reads: Callable[[str], bool] | None = field(default=None, compare=False)
     watermark: str | None = field(default=None, init=False)
 
     @staticmethod
@@ -63,28 +101,64 @@ class FileConnector:
         return (self.root / self.pattern).as_uri()
 
     def files(self) -> list[Path]:
+        """Every file the pattern matches, each checked to lie inside `root`."""
         found = sorted(self.root.glob(self.pattern))
         if not found:
             raise ConnectorError(
                 f"no file matches {self.root / self.pattern}: check the catalog's bundled.path "
                 "or restore the file from the repository"
             )
+        inside = self.root.resolve()
+        for path in found:
+            target = path.resolve()
+            if not target.is_relative_to(inside):
+                raise ConnectorError(
+                    f"{self.relative(path)} resolves to {target}, outside {inside}: a symlink "
+                    "(or a path) pointing out of the folder data are read from is refused. "
+                    "Copy the file into the folder instead, and re-run the load"
+                )
         return found
 
-    def scan(self) -> DuckDBScan | None:
-        """The query reading the (changed) files, every column as text; None if none changed."""
+    def on_disk(self, paths: list[Path] | None = None) -> dict[str, tuple[int, str]]:
+        """Relative name -> (size, modification time) of every matching file."""
+        found = {}
+        for path in paths if paths is not None else self.files():
+            stat = path.stat()
+            found[self.relative(path)] = (stat.st_size, self.modified(path))
+        return found
+
+    def scan(
+        self, read: list[str] | None = None, removed: list[str] | None = None
+    ) -> FileScan | None:
+        """The query reading the files, every column as text; None if none changed.
+
+        `read`: the relative names to read (default: every file, or with `since` those
+        changed after it); `removed`: indexed files gone from disk (their rows go too).
+        """
         if self.format not in READERS:
             raise ConnectorError(f"unsupported file format {self.format!r} for {self.pattern}")
         every_file = self.files()
         self.watermark = max(self.modified(path) for path in every_file)
-        files = [p for p in every_file if self.since is None or self.modified(p) > self.since]
+        if read is not None:
+            wanted = set(read)
+            files = [p for p in every_file if self.relative(p) in wanted]
+        else:
+            files = [p for p in every_file if self.since is None or self.modified(p) > self.since]
         if not files:
             return None
         for path in files:
             self.refuse_non_data(path)
+        headers = (
+            [csv_header(path, self.skip_rows) for path in files] if self.format == "csv" else []
+        )
+        for path, header in zip(files, headers, strict=False):
+            self.refuse_repeated_columns(path, header)
+        flagged = None
+        if self.format in {"csv", "json"}:
+            flagged = [self.relative(p) for p in files if holds_control_bytes(p)]
         # Unioning by name makes DuckDB sniff every file (as costly as reading them all); do
         # it only when the CSV headers differ.
-        union = self.format != "csv" or len({csv_header(path) for path in files}) > 1
+        union = self.format != "csv" or len(set(headers)) > 1
         reader = READERS[self.format].format(union="true" if union else "false")
         # Every column as text, so raw tables hold values exactly as published; one query
         # (COLUMNS keeps the names) so the reader is bound once.
@@ -92,14 +166,41 @@ class FileConnector:
             "select cast(columns(* exclude (_source_file)) as varchar), "
             f"replace(_source_file, $root, '') as _source_file from {reader}"
         )
+        names = [self.relative(p) for p in files]
+        shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
         csv_options = {"delim": self.delimiter, "skip": self.skip_rows}
-        return DuckDBScan(
+        return FileScan(
             sql,
             {"files": [str(p) for p in files], "root": f"{self.root}/"}
             | (csv_options if self.format == "csv" else {}),
-            label=", ".join(self.relative(p) for p in files),
+            label=shown,
             explain=self.explain,
+            files=FileSet(self.on_disk(every_file), names, sorted(removed or [])),
+            flagged=flagged,
         )
+
+    def refuse_repeated_columns(self, path: Path, header: str) -> None:
+        """DuckDB would rename a repeated name (`name`, `name_1`): which copy the catalog
+        means cannot be known, so a file repeating a column the catalog reads is refused,
+        naming the columns. Repeated columns it does not read are kept as DuckDB names them
+        (e.g. a census table repeating a subtotal), and said in the log."""
+        names = next(csv.reader([header], delimiter=self.delimiter), [])
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        unread = [name for name in repeated if self.reads is not None and not self.reads(name)]
+        if unread:
+            log.warning(
+                "%s: the header repeats column name(s) %s, which the catalog does not read; "
+                "their later copies are loaded with a numbered suffix (_1, _2...)",
+                self.relative(path),
+                unread,
+            )
+        repeated = [name for name in repeated if name not in unread]
+        if repeated:
+            raise ConnectorError(
+                f"{self.relative(path)}: the header repeats column name(s) {repeated}; which "
+                "column is meant cannot be known. Rename the repeated columns in the file and "
+                "re-run the load"
+            )
 
     def relative(self, path: Path | str) -> str:
         path = Path(path)
@@ -134,9 +235,9 @@ class FileConnector:
         reason = " ".join(reason_lines(lines))
         name = self.relative(path) if path else None
         if self.format == "csv" and path and "sniffing" in reason:
-            reason = csv_problem(Path(path)) or reason
+            reason = csv_problem(Path(path), self.delimiter, self.skip_rows) or reason
         elif self.format == "csv" and path and "not utf-8" in reason.lower():
-            reason = (csv_problem(Path(path)) or reason) + (
+            reason = (csv_problem(Path(path), self.delimiter, self.skip_rows) or reason) + (
                 ": re-save it as UTF-8 (Latin-1 or Windows-1252 bytes are not guessed)"
             )
         reason = reason if len(reason) <= 400 else reason[:399] + "…"
@@ -172,6 +273,19 @@ def reason_lines(lines: list[str]) -> Iterator[str]:
         yield text.removeprefix("Invalid Input Error: ")[:300]
 
 
+def holds_control_bytes(path: Path) -> bool:
+    """Whether the (decompressed) bytes of a text file hold a control character."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rb") as file:
+            while chunk := file.read(SCAN_CHUNK_BYTES):
+                if chunk.translate(None, OTHER_BYTES):
+                    return True
+    except (OSError, EOFError):  # not really gzip: the reader will say so
+        return False
+    return False
+
+
 def head(path: Path, size: int) -> bytes:
     opener = gzip.open if path.suffix == ".gz" else open
     try:
@@ -181,22 +295,25 @@ def head(path: Path, size: int) -> bytes:
         return b""
 
 
-def csv_problem(path: Path) -> str | None:
+def csv_problem(path: Path, delimiter: str = ",", skip_rows: int = 0) -> str | None:
     """The first RFC 4180 violation of a CSV file, e.g. 'line 3: 3 fields, the header has 2'."""
     opener = gzip.open if path.suffix == ".gz" else open
     try:
         with opener(path, "rt", encoding="utf-8-sig", newline="") as file:
-            reader = csv.reader(file, strict=True)
+            for _ in range(skip_rows):
+                file.readline()
+            reader = csv.reader(file, delimiter=delimiter, strict=True)
             header = next(reader, [])
             for number, row in enumerate(reader, start=2):
                 if len(row) != len(header):
                     return (
-                        f"line {reader.line_num}: {len(row)} fields, the header has {len(header)}"
+                        f"line {reader.line_num + skip_rows}: {len(row)} fields, "
+                        f"the header has {len(header)}"
                     )
                 if number > DIAGNOSED_LINES:
                     return None
     except csv.Error as error:
-        return f"line {reader.line_num}: {error} (a quote opened and never closed?)"
+        return f"line {reader.line_num + skip_rows}: {error} (a quote opened and never closed?)"
     except UnicodeDecodeError:
         return not_utf8(path)
     except (OSError, EOFError) as error:
@@ -216,7 +333,10 @@ def not_utf8(path: Path) -> str:
     return "not UTF-8"
 
 
-def csv_header(path: Path) -> str:
+def csv_header(path: Path, skip_rows: int = 0) -> str:
+    """The header line, below `skip_rows` description lines."""
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rt", encoding="utf-8-sig", errors="replace") as file:
+        for _ in range(skip_rows):
+            file.readline()
         return file.readline().strip()

@@ -19,7 +19,6 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -29,6 +28,7 @@ import pyarrow.parquet as pq
 from pipelines.catalog import Dataset
 from pipelines.connectors.base import ConnectorError
 from pipelines.connectors.spool import CHUNK_ROWS
+from pipelines.loader.common import MonthRange
 from pipelines.redaction import redact_exception
 
 log = logging.getLogger("civic.connectors")
@@ -95,13 +95,12 @@ def watermarks(warehouse: Path) -> dict[str, str] | None:
     return dict(rows)
 
 
-def month_window(dataset: Dataset, first: str | None, last: str | None) -> tuple[date, date]:
-    from pipelines.assets.raw import MONTHLY, next_month
+def month_window(dataset: Dataset, first: str | None, last: str | None) -> MonthRange | None:
+    """The months a run asks of a dated dataset, as the run itself reads them (None: none
+    asked, the load is incremental from the watermark)."""
+    from pipelines.sources import DataSources
 
-    keys = MONTHLY.get_partition_keys() if MONTHLY else []
-    start = date.fromisoformat(first or keys[0])
-    end = next_month(date.fromisoformat(last or keys[-1]))
-    return max(start, dataset.partitioning.start_date), end
+    return DataSources(live=True, first_month=first, last_month=last).requested_months(dataset)
 
 
 def spool(dataset: Dataset, since: str | None, months, folder: Path) -> Prefetched:  # noqa: ANN001
@@ -137,8 +136,6 @@ def prefetch(
     last_month: str | None = None,
 ) -> dict[str, Prefetched]:
     """Download every live dataset of `datasets` into `folder`; what was fetched, by table."""
-    from pipelines.loading import MonthRange
-
     marks = watermarks(warehouse)
     if marks is None:
         log.info("prefetch skipped: %s is being written; downloads happen in the run", warehouse)
@@ -146,12 +143,10 @@ def prefetch(
     fetched = {}
     for dataset in datasets:
         months = None
-        if dataset.partitioning is not None and dataset.portal.kind != "socrata":
-            continue  # the run refuses month loads from other portals; nothing to fetch
         if dataset.partitioning is not None:
-            spec = dataset.partitioning
-            start, end = month_window(dataset, first_month, last_month)
-            months = MonthRange(spec.column, spec.format, start, end)
+            months = month_window(dataset, first_month, last_month)
+            if months is not None and dataset.portal.kind != "socrata":
+                continue  # the run refuses month loads from other portals; nothing to fetch
         since = None if months is not None else marks.get(dataset.raw_table)
         log.info("prefetching %s from %s ...", dataset.raw_table, dataset.portal.kind)
         try:

@@ -1,10 +1,13 @@
-"""Dagster asset checks from the quality suites: one check per rule, one step per table.
+"""Dagster asset checks from the quality suites: one check per rule.
 
-Every raw asset of the catalogs gets the rules of its suite (`sources/quality/`), checked
-after it materializes; the key marts get theirs after dbt builds them. A critical rule is a
-blocking check: when it fails (severity ERROR), the assets downstream of the table (the dbt
-models, the Parquet exports) do not run in that run. A warn rule fails with severity WARN and
-blocks nothing.
+- Raw tables: the rules are evaluated by the load itself, on the staged rows before the swap
+  (`pipelines.loader.checks`); the raw asset declares one check spec per rule (`raw_check_specs`)
+  and returns the results with its materialization. A critical rule that fails refuses the
+  load, so nothing downstream ever reads the bad rows; a load that found its source
+  unchanged reports the results of the load that is still in place.
+- Key marts: a multi-asset check per suite runs it inside DuckDB after dbt builds the mart
+  (`build_quality_check`); a critical rule is a blocking check: when it fails (severity
+  ERROR), the assets downstream (the Parquet exports) do not run in that run.
 """
 
 from typing import Any
@@ -21,10 +24,9 @@ from dagster import (
 )
 from dagster_duckdb import DuckDBResource
 
-from pipelines.catalog import city_catalogs
-from pipelines.loading import META_DDL, RAW_SCHEMA
-from pipelines.quality.runner import RuleResult, read_table, validate
-from pipelines.quality.suites import QUALITY_DIR, Rule, Suite, mart_suites, raw_suite
+from pipelines.quality.evaluate import RuleResult
+from pipelines.quality.runner import suite_results
+from pipelines.quality.suites import QUALITY_DIR, Rule, Suite, mart_suites
 from pipelines.settings import paths
 
 
@@ -40,6 +42,11 @@ def _spec(key: AssetKey, rule: Rule) -> AssetCheckSpec:
     )
 
 
+def raw_check_specs(key: AssetKey, suite: Suite) -> list[AssetCheckSpec]:
+    """The check specs a raw asset declares: one per rule of its suite."""
+    return [_spec(key, rule) for rule in suite.rules]
+
+
 def _metadata(result: RuleResult, scope: str) -> dict[str, Any]:
     metadata: dict[str, Any] = {"rows_scope": scope}
     for name, value in result.metadata().items():
@@ -49,79 +56,44 @@ def _metadata(result: RuleResult, scope: str) -> dict[str, Any]:
     return metadata
 
 
-def _check_result(key: AssetKey, result: RuleResult, scope: str) -> AssetCheckResult:
+def check_result(key: AssetKey, result: RuleResult, scope: str, **extra: Any) -> AssetCheckResult:
     return AssetCheckResult(
         asset_key=key,
         check_name=result.rule.name,
         passed=result.passed,
         severity=AssetCheckSeverity.ERROR if result.rule.blocking else AssetCheckSeverity.WARN,
         description=result.describe(),
-        metadata=_metadata(result, scope),
+        metadata={**_metadata(result, scope), **extra},
     )
 
 
 def build_quality_check(key: AssetKey, suite: Suite) -> AssetChecksDefinition:
-    """One multi-asset check running the whole suite of `key`'s table in one short read."""
+    """One multi-asset check running the whole suite of `key`'s table inside DuckDB."""
 
     @multi_asset_check(
         specs=[_spec(key, rule) for rule in suite.rules],
         name=f"quality__{suite.schema_name}__{suite.table}",
-        description=f"Great Expectations suite of {suite.relation} ({', '.join(suite.files)})",
+        description=f"Quality suite of {suite.relation} ({', '.join(suite.files)})",
     )
     def quality(context: AssetCheckExecutionContext, warehouse: DuckDBResource):
         try:
-            with warehouse.get_connection() as con:  # closed before the expectations run
-                snapshot = read_table(con, suite, paths().exports)
+            with warehouse.get_connection() as con:
+                results, scope = suite_results(con, suite, paths().exports)
         except LookupError as error:
             for rule in suite.rules:
-                yield _check_result(key, RuleResult(rule, False, observed=str(error)), "none")
+                yield check_result(key, RuleResult(rule, False, observed=str(error)), "none")
             return
-        results = validate(snapshot)
         failed = [r for r in results if not r.passed]
-        summary = f"{suite.relation}: {len(results)} rules on {len(snapshot.frame):,} rows"
+        rows = next((r.rows_checked for r in results if r.rows_checked is not None), 0)
+        summary = f"{suite.relation}: {len(results)} rules on {rows:,} rows"
         if failed:
             context.log.warning(f"{summary}; failed: " + "; ".join(r.describe() for r in failed))
         else:
             context.log.info(f"{summary}; all passed")
-        if suite.schema_name == RAW_SCHEMA:
-            with warehouse.get_connection() as con:
-                record_results(con, suite.table, results)
         for result in results:
-            yield _check_result(key, result, snapshot.scope)
+            yield check_result(key, result, scope)
 
     return quality
-
-
-def record_results(con, table: str, results: list[RuleResult]) -> None:
-    """Keep the outcome in the warehouse (meta.check_results), against the table's latest load,
-    so the data-health mart and `civic status` report checks without the Dagster instance."""
-    con.execute(META_DDL)
-    con.executemany(
-        "insert into meta.check_results select ?, ?, ?, ?, ?, now(), ("
-        "select arg_max(load_id, loaded_at) from meta.load_log where raw_table = ?), ?",
-        [
-            (
-                table,
-                result.rule.name,
-                "error" if result.rule.blocking else "warn",
-                result.passed,
-                result.unexpected_count,
-                table,
-                result.describe(),
-            )
-            for result in results
-        ],
-    )
-
-
-def raw_quality_checks() -> list[AssetChecksDefinition]:
-    from pipelines.assets.raw import raw_asset_key
-
-    return [
-        build_quality_check(raw_asset_key(dataset), raw_suite(dataset, QUALITY_DIR))
-        for catalog in city_catalogs()
-        for dataset in catalog.datasets.values()
-    ]
 
 
 def mart_quality_checks() -> list[AssetChecksDefinition]:
@@ -138,5 +110,6 @@ def mart_quality_checks() -> list[AssetChecksDefinition]:
 
 
 def quality_checks() -> list[AssetChecksDefinition]:
-    """Every quality check, for `Definitions(asset_checks=...)`. Needs the `warehouse` resource."""
-    return [*raw_quality_checks(), *mart_quality_checks()]
+    """The mart checks, for `Definitions(asset_checks=...)` (raw checks live on the raw
+    assets). Needs the `warehouse` resource."""
+    return mart_quality_checks()

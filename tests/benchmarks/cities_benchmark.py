@@ -58,8 +58,8 @@ def copy_project(target: Path, n_cities: int) -> Path:
 def link_data(source: str, target: str) -> None:
     if source.endswith((".yml", ".csv", ".md")):
         shutil.copy(source, target)
-    else:
-        Path(target).symlink_to(source)
+    else:  # a hard link: the loader refuses symlinks pointing out of sources/
+        os.link(source, target)
 
 
 PREPARE = r"""
