@@ -14,7 +14,8 @@ from pipelines.loading import META_DDL
 COLUMNS = (
     "city varchar, dataset varchar, raw_table varchar, title varchar, domain varchar, "
     "cadence varchar, stale_after_days integer, portal_kind varchar, portal_url varchar, "
-    "portal_dataset_id varchar, feeds varchar, license varchar, provenance varchar"
+    "portal_dataset_id varchar, feeds varchar, license varchar, provenance varchar, "
+    "city_name varchar"  # the catalog's display name ("New York City"), for the dashboards
 )
 
 
@@ -34,6 +35,7 @@ def catalog_rows() -> list[tuple]:
             dataset.feeds,
             dataset.license,
             dataset.provenance,
+            catalog.name,
         )
         for catalog in city_catalogs()
         for name, dataset in catalog.datasets.items()
