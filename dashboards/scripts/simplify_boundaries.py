@@ -42,7 +42,8 @@ def check(path: Path) -> tuple[int, int]:
     problems = [
         f"feature {i}: {f['properties']}"
         for i, f in enumerate(features)
-        if not isinstance(f["properties"].get("area_id"), str) or not f["properties"].get("area_name")
+        if not isinstance(f["properties"].get("area_id"), str)
+        or not f["properties"].get("area_name")
     ]
     if problems or len(set(ids)) != len(ids):
         sys.exit(f"{path}: bad area_id/area_name or duplicate ids: {problems[:3]} {sorted(ids)}")

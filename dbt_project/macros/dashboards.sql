@@ -44,7 +44,7 @@
             then cast(round(date_diff('day', {{ end_date }}, {{ as_of }}) / 7) as integer) || ' weeks'
         when date_diff('day', {{ end_date }}, {{ as_of }}) < 730
             then cast(round(date_diff('day', {{ end_date }}, {{ as_of }}) / 30.4) as integer) || ' months'
-        else cast(floor(date_diff('day', {{ end_date }}, {{ as_of }}) / 365.25) as integer) || ' years'
+        else cast(round(date_diff('day', {{ end_date }}, {{ as_of }}) / 365.25) as integer) || ' years'
     end
 {%- endmacro %}
 

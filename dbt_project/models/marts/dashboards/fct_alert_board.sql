@@ -75,6 +75,9 @@ described as (
         coalesce(statistics.series_label, indicators.name) as series_label,
         coalesce(statistics.count_noun, 'events') as count_noun,
         coalesce(methods.plain_name, replace(strongest.method, '_', ' ')) as method_name,
+        units.unit_label
+            || case when units.is_per_period then ' per ' || strongest.indicator_period_grain else '' end
+            as unit_label,
         methods.how_it_works as method_how,
         windows.current_for_days,
         {{ period_end('strongest.period_start', 'strongest.series_grain') }} as period_end,
@@ -84,6 +87,7 @@ described as (
     left join {{ ref('indicator_statistics') }} as statistics using (indicator_id)
     left join {{ ref('alert_methods') }} as methods using (method)
     left join {{ ref('alert_windows') }} as windows using (series_grain)
+    left join {{ ref('unit_labels') }} as units on units.unit = indicators.unit
 
 ),
 
@@ -98,7 +102,7 @@ worded as (
         case
             when measure = 'count' then printf('%,.0f', observed) || ' ' || count_noun
             when unit = 'percent' then printf('%.1f', observed) || ' %'
-            else printf('%,.1f', observed)
+            else printf('%,.1f', observed) || coalesce(' ' || unit_label, '')
         end as observed_text,
         case
             when measure = 'count' and expected >= 10 then printf('%,.0f', expected)
