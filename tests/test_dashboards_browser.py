@@ -82,13 +82,26 @@ class _QuietHandler(site_server.SiteHandler):
         pass
 
 
+# For iterating on these tests only: CIVIC_TEST_SITE=<built site dir> and
+# CIVIC_TEST_WAREHOUSE=<warehouse file it was built from> skip the pipeline run and the build.
+REUSE_SITE = os.environ.get("CIVIC_TEST_SITE")
+REUSE_WAREHOUSE = os.environ.get("CIVIC_TEST_WAREHOUSE")
+
+
 @pytest.fixture(scope="session")
-def site(tools, built_warehouse: Path):
+def warehouse_file(request) -> Path:
+    if REUSE_WAREHOUSE:
+        return Path(REUSE_WAREHOUSE)
+    return request.getfixturevalue("built_warehouse")
+
+
+@pytest.fixture(scope="session")
+def site(tools, warehouse_file: Path):
     """The dashboards built from this session's exports, served on 127.0.0.1."""
     from pipelines.settings import paths
 
     started = time.monotonic()
-    build_dir = dashboards.build_site(paths().exports)
+    build_dir = Path(REUSE_SITE) if REUSE_SITE else dashboards.build_site(paths().exports)
     print(f"\n[dashboards] build: {time.monotonic() - started:.0f} s in {build_dir}")
     server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_QuietHandler, directory=str(build_dir)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -124,8 +137,8 @@ def screenshots() -> Path:
 # Module scope: an open read-only connection would stop later tests in this process from
 # writing the same warehouse (DuckDB refuses a second configuration of an open file).
 @pytest.fixture(scope="module")
-def warehouse(built_warehouse: Path):
-    con = duckdb.connect(str(built_warehouse), read_only=True)
+def warehouse(warehouse_file: Path):
+    con = duckdb.connect(str(warehouse_file), read_only=True)
     yield con
     con.close()
 
@@ -178,12 +191,19 @@ class Tab:
         self.settle()
 
     def settle(self) -> None:
-        """Let in-browser queries finish (they use no network): idle, then a short pause."""
+        """Let in-browser queries finish: the layout marks <html data-queries="idle">.
+
+        A query starts a moment after the input that triggers it changes, so idle must hold
+        across a short pause.
+        """
         self.page.wait_for_load_state("networkidle", timeout=TIMEOUT_MS)
-        self.page.wait_for_function(
-            "() => !document.body.innerText.includes('Loading')", timeout=TIMEOUT_MS
-        )
-        self.page.wait_for_timeout(800)
+        for _ in range(2):
+            self.page.wait_for_function(
+                "() => document.documentElement.dataset.queries === 'idle'"
+                " && !document.body.innerText.includes('Loading')",
+                timeout=TIMEOUT_MS,
+            )
+            self.page.wait_for_timeout(600)
 
     def check_clean(self, name: str) -> None:
         assert not self.foreign, f"{name}: requests to other hosts: {self.foreign}"
@@ -256,9 +276,12 @@ def _as_of_expected(warehouse, city: str) -> dict[str, str]:
 
 
 def _check_as_of(tab: Tab, warehouse, city: str, name: str) -> None:
+    if tab.page.locator("[data-testid=data-as-of]").count():
+        tab.page.locator(f"[data-testid=data-as-of][data-city={city}]").wait_for(timeout=TIMEOUT_MS)
     shown = tab.page.evaluate(
-        """() => Object.fromEntries([...document.querySelectorAll('[data-testid=data-as-of]
-            [data-domain]')].map(e => [e.dataset.domain, e.dataset.until]))"""
+        """() => Object.fromEntries([...document.querySelectorAll(
+            '[data-testid=data-as-of] [data-domain]')]
+            .map(e => [e.dataset.domain, e.dataset.until]))"""
     )
     if not shown:
         return  # pages without "data as of" (method, data health: they show per dataset)
@@ -294,7 +317,8 @@ def test_every_page_every_city(site, browser, screenshots, warehouse, cities, si
                 tab.open(f"{path}?city={city}")
                 label = f"{city}/{name}/{size}"
                 title = page_title or problem_names[name.removeprefix("problem-")]
-                _wait_text(tab.page, "h1", city_name)
+                # every page's heading names the city, except the method (the same everywhere)
+                _wait_text(tab.page, "h1", "How the numbers" if name == "method" else city_name)
                 tab.settle()
                 tab.page.screenshot(
                     path=str(screenshots / f"{city}-{name}-{size}.png"), full_page=True
@@ -507,5 +531,21 @@ def test_home_page_transfer_size(site, browser):
         assert len(duckdb_wasm) == 1, f"DuckDB-Wasm loaded once: {duckdb_wasm}"
         assert total <= HOME_BUDGET_BYTES, f"home page moved {total / 1e6:.1f} MB"
         tab.check_clean("home transfer")
+    finally:
+        tab.close()
+
+
+def test_brief_prints_on_one_page(site, browser, cities):
+    base_url, _ = site
+    tab = Tab(browser, base_url, "desktop")
+    try:
+        for city, city_name in cities.items():
+            tab.open(f"/?city={city}")
+            _wait_text(tab.page, "h1", city_name)
+            tab.settle()
+            for paper in ("A4", "Letter"):
+                pdf = tab.page.pdf(format=paper, print_background=True)
+                pages = len(re.findall(rb"/Type\s*/Page\b", pdf))
+                assert pages == 1, f"{city}: the brief prints on {pages} {paper} pages"
     finally:
         tab.close()
