@@ -1,5 +1,6 @@
 // Number, date and text formatting shared by the dashboards' components (one place, so every
-// page writes a value the same way).
+// page writes a value the same way), and how components read Evidence query results.
+import { Query } from '@evidence-dev/sdk/usql';
 
 const nf = (digits) =>
 	new Intl.NumberFormat('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
@@ -13,6 +14,28 @@ export function rowsOf(data) {
 	} catch {
 		return [];
 	}
+}
+
+/** Rows whose columns equal every value of `where` ({column: value}); all rows without it. */
+export function matching(rows, where) {
+	if (!where) return rows;
+	const entries = Object.entries(where);
+	return rows.filter((r) => entries.every(([k, v]) => r[k] === v));
+}
+
+/**
+ * Follow a query result: Evidence loads a query's rows only when asked (fetch) and announces
+ * them to its subscribers, so a component must subscribe rather than read the rows once.
+ * `set(rows, loaded)` is called now and on every change; returns the unsubscribe function.
+ * Plain arrays are passed through.
+ */
+export function followRows(data, set) {
+	if (Query.isQuery(data)) {
+		data.fetch();
+		return data.subscribe((q) => set(q.dataLoaded ? rowsOf(q) : [], Boolean(q.dataLoaded)));
+	}
+	set(rowsOf(data), true);
+	return () => {};
 }
 
 /** A value as text: fmt = int | num1 | num2 | pct (0-1 share) | usd | date | month | year | text. */
