@@ -406,8 +406,12 @@ def test_map_has_one_shape_per_area_with_the_warehouse_values(site, browser, war
                 ).fetchall()
             )
             tab.open(f"/neighbourhoods/?city={city}&indicator={indicator_id}:{area_type}")
-            svg = tab.page.locator("[data-testid=neighbourhood-map] svg[data-map-shapes]")
-            svg.wait_for(timeout=TIMEOUT_MS)
+            tab.page.wait_for_function(
+                "() => [...document.querySelectorAll('[data-testid=neighbourhood-map] path.area')]"
+                ".some(p => p.dataset.value !== '')",
+                timeout=TIMEOUT_MS,
+            )
+            tab.settle()
             shapes = tab.page.evaluate(
                 """() => [...document.querySelectorAll('[data-testid=neighbourhood-map] path.area')]
                     .map(p => [p.dataset.areaId, p.dataset.value])"""
