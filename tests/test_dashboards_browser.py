@@ -356,7 +356,9 @@ def test_brief_shows_the_warehouse_items_for_every_city(site, browser, warehouse
                 "where city = ? order by item_rank",
                 [city],
             ).fetchall()
-            assert 3 <= len(items) <= 5, f"{city}: the brief should have 3 to 5 items"
+            # 3 to 5 (test_dashboard_marts checks the rule); fewer only when the city's data
+            # hold no more, and then the page says so
+            assert 1 <= len(items) <= 5, f"{city}: the brief should have 1 to 5 items"
             tab.open(f"/?city={city}")
             _wait_text(tab.page, "[data-testid=brief-headline]", " ".join(items[0][1].split()))
             headlines = tab.page.locator("[data-testid=brief-headline]").all_inner_texts()
@@ -366,6 +368,8 @@ def test_brief_shows_the_warehouse_items_for_every_city(site, browser, warehouse
             assert [o for o in owners] == [
                 owner or "No city department named in the registry." for *_, owner in items
             ]
+            short_note = tab.page.get_by_test_id("short-note").count()
+            assert short_note == (1 if len(items) < 3 else 0), f"{city}: note on a short brief"
             tab.check_clean(f"brief {city}")
             assert city_name in tab.page.inner_text("h1")
     finally:

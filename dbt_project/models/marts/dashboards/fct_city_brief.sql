@@ -7,7 +7,8 @@
 --      citywide before a single area, alert before warning, largest excess; at most 3;
 --   2. scorecard metrics off track at their latest period (fct_indicator_scorecard),
 --      lowest score first; at most 2;
---   3. if fewer than 3 so far, the top-ranked problems not yet covered.
+--   3. if fewer than 3 so far, the top-ranked problems with data not yet covered (a city
+--      with few datasets may have fewer than 3 items in all: the page says so).
 -- An item about an indicator belongs to the problem whose outcome it is (the largest outcome
 -- weight, then the better rank). Owner: the government actor on the problem's factor where the
 -- city's authority is strongest (direct before shared), the largest causal share first, an actor

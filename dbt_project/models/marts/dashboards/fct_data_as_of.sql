@@ -14,7 +14,8 @@ latest_by_indicator as (
     select
         city, domain, indicator_id, indicator_name,
         max(period_start) as latest_period_start,
-        arg_max(period_grain, period_start) as period_grain
+        arg_max(period_grain, period_start) as period_grain,
+        max({{ period_end('period_start', 'period_grain') }}) as latest_period_end
     from values_
     group by city, domain, indicator_id, indicator_name
 
@@ -25,8 +26,10 @@ by_domain as (
     select
         city,
         domain,
-        max(latest_period_start) as latest_period_start,
-        arg_max(period_grain, latest_period_start) as period_grain,
+        -- the period that ends last (a year of 2022 ends after its November), as dim_cities'
+        -- data_until: mixed grains in one domain must not give two different dates
+        arg_max(latest_period_start, latest_period_end) as latest_period_start,
+        arg_max(period_grain, latest_period_end) as period_grain,
         string_agg(
             indicator_name || ' to ' || {{ period_label('latest_period_start', 'period_grain') }},
             '; ' order by indicator_name
