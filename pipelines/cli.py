@@ -184,7 +184,7 @@ def dashboards(args: argparse.Namespace) -> int:
             build_dir = site.build_site(paths().exports)
             print(f"Dashboards built in {build_dir}. Open them with `civic dashboards serve`.")
             return 0
-        site.serve_site(port=args.port)
+        site.serve_site(host=args.host, port=args.port)
     except site.DashboardBuildError as error:
         print(f"civic dashboards {args.action} failed: {error}", file=sys.stderr)
         return 1
@@ -453,7 +453,12 @@ def parser() -> argparse.ArgumentParser:
 
     dash = commands.add_parser("dashboards", help="build or serve the Evidence dashboards")
     dash.add_argument("action", choices=["build", "serve"])
-    dash.add_argument("--port", type=int, default=4000)
+    dash.add_argument("--port", type=int, default=4000, help="serve: port (default 4000)")
+    dash.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="serve: address to listen on (default 127.0.0.1; 0.0.0.0 for other machines)",
+    )
     dash.set_defaults(handler=dashboards)
     return root
 

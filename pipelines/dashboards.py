@@ -1,30 +1,39 @@
-"""Build and serve the Evidence dashboards in ``dashboards/`` from the warehouse Parquet exports.
+"""Build the Evidence dashboards in ``dashboards/`` from the warehouse Parquet exports.
 
 The dashboards never open the warehouse ``.duckdb`` file: they only read copies of the Parquet
-exports (one file per mart table), staged into ``dashboards/exports/``. The build works fully
-offline once ``dashboards/node_modules`` is installed (see ``dashboards/README.md``).
+exports (one file per mart table), staged into ``dashboards/exports/``, and the bundled area
+boundaries (``sources/boundaries/``), staged into ``dashboards/static/boundaries/``. The build
+works fully offline once ``dashboards/node_modules`` is installed (see ``dashboards/README.md``);
+the built site is precompressed (gzip and brotli files beside the originals) for
+``pipelines.site_server``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import shutil
 import signal
 import subprocess
 import threading
-from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+
+from pipelines import site_server
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DASHBOARDS_DIR = REPO_ROOT / "dashboards"
 DEFAULT_EXPORTS_DIR = REPO_ROOT / "warehouse" / "exports"
+BOUNDARIES_DIR = REPO_ROOT / "sources" / "boundaries"
 STAGED_EXPORTS_SUBDIR = "exports"  # dashboards/exports/, read by sources/warehouse/*.sql
+STAGED_BOUNDARIES_SUBDIR = Path("static") / "boundaries"  # served as /boundaries/...
+BOUNDARIES_INDEX = "index.json"  # {city: [area_type, ...]}: maps fetch only files that exist
 SOURCE_QUERIES_SUBDIR = Path("sources") / "warehouse"
 BUILD_SUBDIR = "build"
 STEP_TIMEOUT_SECONDS = 15 * 60  # a hang (e.g. an extension download) becomes an error
+DEFAULT_CITY_ENV = "VITE_CIVIC_DEFAULT_CITY"  # read by dashboards/components/CityPicker.svelte
+PATCH_CMD = ["node_modules/.bin/patch-package", "--error-on-fail", "--error-on-warn"]
 
 _EXPORT_REF = re.compile(r"read_parquet\(\s*'exports/([^'/]+\.parquet)'\s*\)")
 
@@ -75,13 +84,72 @@ def stage_exports(exports_dir: Path, dashboards_dir: Path = DASHBOARDS_DIR) -> l
     return staged
 
 
+def stage_boundaries(
+    boundaries_dir: Path = BOUNDARIES_DIR, dashboards_dir: Path = DASHBOARDS_DIR
+) -> dict[str, list[str]]:
+    """Copy ``<city>/<area_type>.geojson`` files into the site's static folder, with an index.
+
+    Each file must be a GeoJSON FeatureCollection whose features carry a text ``area_id``; a
+    bad file fails the build naming it (a map drawing nothing would be silently wrong).
+    """
+    staged_dir = dashboards_dir / STAGED_BOUNDARIES_SUBDIR
+    shutil.rmtree(staged_dir, ignore_errors=True)
+    index: dict[str, list[str]] = {}
+    for path in sorted(Path(boundaries_dir).glob("*/*.geojson")):
+        try:
+            features = json.loads(path.read_text())["features"]
+            ids = [feature["properties"]["area_id"] for feature in features]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise DashboardBuildError(
+                "stage boundaries",
+                f"{path} is not a FeatureCollection with properties.area_id ({exc})",
+                "regenerate it with dashboards/scripts/simplify_boundaries.py",
+            ) from exc
+        if not ids or not all(isinstance(i, str) for i in ids) or len(set(ids)) != len(ids):
+            raise DashboardBuildError(
+                "stage boundaries",
+                f"{path}: area_id must be unique text in every feature",
+                "regenerate it with dashboards/scripts/simplify_boundaries.py",
+            )
+        city, area_type = path.parent.name, path.stem
+        target = staged_dir / city / path.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, target)
+        index.setdefault(city, []).append(area_type)
+    staged_dir.mkdir(parents=True, exist_ok=True)
+    (staged_dir / BOUNDARIES_INDEX).write_text(json.dumps(index, sort_keys=True))
+    _log(f"staged {sum(map(len, index.values()))} boundary file(s) into {staged_dir}")
+    return index
+
+
+def default_city(staged_exports: Path) -> str:
+    """The city pages show before the reader chooses one: the first of dim_cities by name.
+
+    Pages are prerendered for it (the city choice itself is a query, unknown while a page is
+    first rendered); other cities are computed in the browser.
+    """
+    import duckdb
+
+    path = Path(staged_exports) / "dim_cities.parquet"
+    with duckdb.connect() as con:
+        rows = con.execute(
+            "select city from read_parquet(?) order by city_name, city limit 1", [str(path)]
+        ).fetchall()
+    if not rows:
+        raise DashboardBuildError(
+            "evidence build", f"{path} lists no city", "run the pipeline (civic run) first"
+        )
+    return rows[0][0]
+
+
 def npm_deps_stale(dashboards_dir: Path = DASHBOARDS_DIR) -> bool:
-    """True if ``node_modules`` is missing or older than ``package-lock.json``."""
+    """True if ``node_modules`` is missing or older than ``package-lock.json`` or a patch."""
     installed_marker = dashboards_dir / "node_modules" / ".package-lock.json"  # written by npm
     if not installed_marker.is_file():
         return True
-    lock_mtime = (dashboards_dir / "package-lock.json").stat().st_mtime
-    return installed_marker.stat().st_mtime < lock_mtime
+    inputs = [dashboards_dir / "package-lock.json", *(dashboards_dir / "patches").glob("*.patch")]
+    newest = max(p.stat().st_mtime for p in inputs if p.is_file())
+    return installed_marker.stat().st_mtime < newest
 
 
 def _kill_process_group(proc: subprocess.Popen, timed_out: threading.Event) -> None:
@@ -90,8 +158,10 @@ def _kill_process_group(proc: subprocess.Popen, timed_out: threading.Event) -> N
         os.killpg(proc.pid, signal.SIGTERM)  # the step and the node processes it started
 
 
-def _start(step: str, cmd: list[str], cwd: Path, next_action: str) -> subprocess.Popen:
-    env = {**os.environ, "SEND_ANONYMOUS_USAGE_STATS": "no", "NO_COLOR": "1"}
+def _start(
+    step: str, cmd: list[str], cwd: Path, next_action: str, extra_env: dict[str, str] | None
+) -> subprocess.Popen:
+    env = {**os.environ, "SEND_ANONYMOUS_USAGE_STATS": "no", "NO_COLOR": "1", **(extra_env or {})}
     try:
         return subprocess.Popen(
             cmd,
@@ -107,13 +177,19 @@ def _start(step: str, cmd: list[str], cwd: Path, next_action: str) -> subprocess
         raise DashboardBuildError(step, f"command not found: {cmd[0]}", next_action) from exc
 
 
-def run_step(step: str, cmd: list[str], cwd: Path, next_action: str) -> list[str]:
+def run_step(
+    step: str,
+    cmd: list[str],
+    cwd: Path,
+    next_action: str,
+    extra_env: dict[str, str] | None = None,
+) -> list[str]:
     """Run ``cmd`` in ``cwd``, streaming its output; raise DashboardBuildError if it fails.
 
     Returns the output lines.
     """
     _log(f"{step}: {' '.join(cmd)}")
-    proc = _start(step, cmd, cwd, next_action)
+    proc = _start(step, cmd, cwd, next_action, extra_env)
     timed_out = threading.Event()
     watchdog = threading.Timer(STEP_TIMEOUT_SECONDS, _kill_process_group, (proc, timed_out))
     watchdog.start()
@@ -148,7 +224,11 @@ def source_errors(output: list[str]) -> list[str]:
 
 
 def ensure_npm_deps(dashboards_dir: Path = DASHBOARDS_DIR) -> None:
-    """``npm ci`` when needed, then check the offline Parquet patch is in place."""
+    """``npm ci`` when needed, then make sure the offline Parquet patch is applied.
+
+    The patch (``dashboards/patches/``) is applied by patch-package as npm's postinstall;
+    running patch-package again is idempotent and fails if the installed version differs.
+    """
     if npm_deps_stale(dashboards_dir):
         run_step(
             "npm ci",
@@ -158,23 +238,24 @@ def ensure_npm_deps(dashboards_dir: Path = DASHBOARDS_DIR) -> None:
             "reachable; then re-run",
         )
     run_step(
-        "check offline patch",
-        ["node", "scripts/patch-offline-parquet.mjs", "--check"],
+        "apply offline patch",
+        PATCH_CMD,
         dashboards_dir,
-        "run `npm ci` in dashboards/ (do not use --ignore-scripts); if the Evidence version "
-        "changed, update dashboards/scripts/patch-offline-parquet.mjs",
+        "run `npm ci` in dashboards/ (do not use --ignore-scripts); if an Evidence package "
+        "version changed, re-make the patch (dashboards/README.md, 'The offline patch')",
     )
 
 
 def build_site(exports_dir: Path = DEFAULT_EXPORTS_DIR) -> Path:
     """Build the static dashboards site from the Parquet files in ``exports_dir``.
 
-    Steps: stage the Parquet exports, install npm deps if needed (``npm ci``), check the offline
-    patch, ``evidence sources``, ``evidence build``. Returns the build directory
-    (``dashboards/build``). Takes about a minute and ~3 GB of memory. Raises DashboardBuildError
-    naming the failing step.
+    Steps: stage the Parquet exports and the boundaries, install npm deps if needed
+    (``npm ci``), apply the offline patch, ``evidence sources``, ``evidence build``, then
+    precompress the site. Returns the build directory (``dashboards/build``). Takes 1-3 minutes
+    and ~3 GB of memory. Raises DashboardBuildError naming the failing step.
     """
     stage_exports(exports_dir, DASHBOARDS_DIR)  # first: bad input fails fast
+    stage_boundaries(BOUNDARIES_DIR, DASHBOARDS_DIR)
     ensure_npm_deps(DASHBOARDS_DIR)
     evidence = str(DASHBOARDS_DIR / "node_modules" / ".bin" / "evidence")
     sources_fix = (
@@ -191,7 +272,10 @@ def build_site(exports_dir: Path = DEFAULT_EXPORTS_DIR) -> Path:
         "fix the page/component errors above (dashboards/pages, dashboards/components); "
         "the build needs ~3 GB of free memory"
     )
-    output = run_step("evidence build", [evidence, "build:strict"], DASHBOARDS_DIR, build_fix)
+    build_env = {DEFAULT_CITY_ENV: default_city(DASHBOARDS_DIR / STAGED_EXPORTS_SUBDIR)}
+    output = run_step(
+        "evidence build", [evidence, "build:strict"], DASHBOARDS_DIR, build_fix, build_env
+    )
     if errors := query_errors(output):
         # Evidence still writes the site when a page query fails; don't ship error boxes.
         raise DashboardBuildError(
@@ -201,37 +285,29 @@ def build_site(exports_dir: Path = DEFAULT_EXPORTS_DIR) -> Path:
         raise DashboardBuildError(
             "evidence build", f"no index.html in {build_dir}", "re-run with the output above"
         )
-    _log(f"site built in {build_dir}")
+    totals = precompress(build_dir)
+    _log(
+        f"site built in {build_dir}: {totals['files']} files precompressed, "
+        f"{totals['original_bytes'] / 1e6:.0f} MB -> {totals['brotli_bytes'] / 1e6:.0f} MB "
+        f"brotli, {totals['gzip_bytes'] / 1e6:.0f} MB gzip"
+    )
     return build_dir
 
 
-class _Handler(SimpleHTTPRequestHandler):
-    extensions_map = {
-        **SimpleHTTPRequestHandler.extensions_map,
-        ".wasm": "application/wasm",
-        ".js": "text/javascript",
-        ".parquet": "application/octet-stream",
-        ".arrow": "application/vnd.apache.arrow.stream",
-    }
+def precompress(build_dir: Path, dashboards_dir: Path = DASHBOARDS_DIR) -> dict[str, int]:
+    """Write .br and .gz copies beside the site's compressible files; returns the totals."""
+    output = run_step(
+        "precompress",
+        ["node", "scripts/precompress.mjs", str(build_dir)],
+        dashboards_dir,
+        "check Node 20+ is installed and the build directory is writable",
+    )
+    return json.loads(output[-1])
 
 
-def serve_site(host: str = "127.0.0.1", port: int = 3000, build_dir: Path | None = None) -> None:
-    """Serve the built site (``dashboards/build``) with Python's http.server until Ctrl-C.
-
-    Open http://127.0.0.1:3000/ (or http://<host>:<port>/) in a browser. Everything, including
-    the data and DuckDB-Wasm, is served from this directory; no internet access is needed.
-    Use host="0.0.0.0" to make it reachable from other machines on the network.
-    """
-    build_dir = Path(build_dir or DASHBOARDS_DIR / BUILD_SUBDIR)
-    if not (build_dir / "index.html").is_file():
-        raise DashboardBuildError(
-            "serve", f"no built site in {build_dir}", "build it first (build_site)"
-        )
-    server = ThreadingHTTPServer((host, port), partial(_Handler, directory=str(build_dir)))
-    _log(f"serving {build_dir} at http://{host}:{port}/ (Ctrl-C to stop)")
+def serve_site(host: str = "127.0.0.1", port: int = 4000, build_dir: Path | None = None) -> None:
+    """Serve the built site (``dashboards/build``) until Ctrl-C (see pipelines.site_server)."""
     try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        _log("stopped")
-    finally:
-        server.server_close()
+        site_server.serve_site(Path(build_dir or DASHBOARDS_DIR / BUILD_SUBDIR), host, port)
+    except site_server.ServeError as exc:
+        raise DashboardBuildError("serve", str(exc), "build it first (build_site)") from exc

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import gzip
+import http.client
+import json
 import os
 import sys
+import threading
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
 
-from pipelines import dashboards
+from pipelines import dashboards, site_server
 from pipelines.dashboards import DashboardBuildError
 
 
@@ -139,3 +145,155 @@ def test_source_errors_are_found_in_evidence_sources_output():
     ]
     assert dashboards.source_errors(output) == [output[1].strip()]
     assert dashboards.source_errors(output[::2]) == []
+
+
+# --------------------------------------------------------------------------------------------
+# Boundaries, default city, precompression and the site server
+# --------------------------------------------------------------------------------------------
+def test_stage_boundaries_copies_the_bundled_files_with_an_index(tmp_path):
+    index = dashboards.stage_boundaries(dashboards.BOUNDARIES_DIR, tmp_path)
+    staged = tmp_path / dashboards.STAGED_BOUNDARIES_SUBDIR
+    bundled = sorted(dashboards.BOUNDARIES_DIR.glob("*/*.geojson"))
+    assert bundled, "the repository bundles boundary files"
+    assert json.loads((staged / "index.json").read_text()) == index
+    assert sum(len(types) for types in index.values()) == len(bundled)
+    for path in bundled:
+        assert path.stem in index[path.parent.name]
+        assert (staged / path.parent.name / path.name).read_bytes() == path.read_bytes()
+
+
+def test_bundled_boundaries_match_the_indicators_area_ids():
+    """Area ids as fct_indicator_values writes them: Chicago '1'..'77', NYC county FIPS."""
+    areas = json.loads(
+        (dashboards.BOUNDARIES_DIR / "chicago" / "community_area.geojson").read_text()
+    )
+    assert sorted(int(f["properties"]["area_id"]) for f in areas["features"]) == list(range(1, 78))
+    boroughs = json.loads((dashboards.BOUNDARIES_DIR / "nyc" / "borough.geojson").read_text())
+    assert {f["properties"]["area_id"] for f in boroughs["features"]} == {
+        "36005", "36047", "36061", "36081", "36085"
+    }  # fmt: skip
+    for path in dashboards.BOUNDARIES_DIR.glob("*/*.geojson"):
+        assert path.stat().st_size < 100_000, f"{path} should be simplified (small)"
+
+
+@pytest.mark.parametrize(
+    "content, problem",
+    [
+        ("not json", "not a FeatureCollection"),
+        (
+            '{"type": "FeatureCollection", "features": [{"properties": {"area_id": 1}}]}',
+            "unique text",
+        ),
+        ('{"features": [{"properties": {"name": "x"}}]}', "properties.area_id"),
+    ],
+)
+def test_bad_boundary_file_is_named(tmp_path, content, problem):
+    bad = tmp_path / "boundaries" / "somecity" / "ward.geojson"
+    bad.parent.mkdir(parents=True)
+    bad.write_text(content)
+    with pytest.raises(DashboardBuildError, match=problem) as err:
+        dashboards.stage_boundaries(tmp_path / "boundaries", tmp_path / "site")
+    assert str(bad) in str(err.value)
+
+
+def test_default_city_is_the_first_by_name(tmp_path):
+    import duckdb
+
+    duckdb.sql(
+        "select * from (values ('zz', 'Alpha Town'), ('aa', 'Zeta City')) t(city, city_name)"
+    ).write_parquet(str(tmp_path / "dim_cities.parquet"))
+    assert dashboards.default_city(tmp_path) == "zz"
+
+
+def test_npm_deps_stale_when_a_patch_changes(tmp_path):
+    project = tmp_path / "dashboards"
+    (project / "node_modules").mkdir(parents=True)
+    (project / "package-lock.json").write_text("{}")
+    marker = project / "node_modules" / ".package-lock.json"
+    marker.write_text("{}")
+    patch = project / "patches" / "pkg+1.0.0.patch"
+    patch.parent.mkdir()
+    patch.write_text("diff")
+    os.utime(project / "package-lock.json", (1_000, 1_000))
+    os.utime(patch, (1_000, 1_000))
+    os.utime(marker, (2_000, 2_000))
+    assert not dashboards.npm_deps_stale(project)
+    os.utime(patch, (3_000, 3_000))
+    assert dashboards.npm_deps_stale(project)
+
+
+def test_precompress_writes_brotli_and_gzip_copies(tmp_path):
+    site = tmp_path / "build"
+    (site / "_app").mkdir(parents=True)
+    page = site / "index.html"
+    page.write_text("<p>the same words again and again</p>\n" * 400)
+    (site / "_app" / "tiny.js").write_text("x")  # too small to be worth it
+    (site / "photo.png").write_bytes(os.urandom(5000))  # not compressible, not touched
+    totals = dashboards.precompress(site)
+    assert gzip.decompress((site / "index.html.gz").read_bytes()) == page.read_bytes()
+    assert (site / "index.html.br").stat().st_size < page.stat().st_size / 5
+    assert not (site / "_app" / "tiny.js.gz").exists() and not (site / "photo.png.gz").exists()
+    assert totals["files"] == 1 and totals["original_bytes"] == page.stat().st_size
+
+
+def _serve(site: Path):
+    server = site_server.make_server(site, "127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}"
+
+
+def _get(url: str, **headers) -> tuple[int, dict, bytes]:
+    request = urllib.request.Request(url, headers=headers)
+    try:
+        with urllib.request.urlopen(request) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read()
+
+
+def test_site_server_sends_precompressed_files_with_their_encoding(tmp_path):
+    site = tmp_path / "build"
+    (site / "_app" / "immutable").mkdir(parents=True)
+    (site / "problems" / "a").mkdir(parents=True)
+    html = b"<html>brief</html>" * 200
+    (site / "index.html").write_bytes(html)
+    (site / "index.html.gz").write_bytes(gzip.compress(html))
+    (site / "index.html.br").write_bytes(b"brotli bytes stand-in")
+    wasm = b"\0asm" + bytes(5000)
+    (site / "_app" / "immutable" / "duckdb.wasm").write_bytes(wasm)
+    (site / "_app" / "immutable" / "duckdb.wasm.gz").write_bytes(gzip.compress(wasm))
+    (site / "problems" / "a" / "index.html").write_text("problem a")
+    server, base = _serve(site)
+    try:
+        status, headers, body = _get(base + "/", **{"Accept-Encoding": "gzip, br;q=1.0"})
+        assert status == 200 and headers["Content-Encoding"] == "br"
+        assert body == b"brotli bytes stand-in" and headers["Content-Type"] == "text/html"
+        status, headers, body = _get(base + "/", **{"Accept-Encoding": "gzip, br;q=0"})
+        assert headers["Content-Encoding"] == "gzip" and gzip.decompress(body) == html
+        status, headers, body = _get(base + "/")  # no Accept-Encoding: the original
+        assert "Content-Encoding" not in headers and body == html
+        assert headers["Cache-Control"] == "no-cache" and headers["Vary"] == "Accept-Encoding"
+        status, headers, body = _get(
+            base + "/_app/immutable/duckdb.wasm", **{"Accept-Encoding": "gzip"}
+        )
+        assert headers["Content-Type"] == "application/wasm" and gzip.decompress(body) == wasm
+        assert "immutable" in headers["Cache-Control"]
+        status, headers, _ = _get(base + "/", **{"If-Modified-Since": headers["Last-Modified"]})
+        assert status == 304
+        connection = http.client.HTTPConnection("127.0.0.1", server.server_address[1])
+        connection.request("GET", "/problems/a?city=x")  # a folder without its slash
+        response = connection.getresponse()
+        assert response.status == 301 and response.getheader("Location") == "/problems/a/?city=x"
+        connection.close()
+        assert _get(base + "/problems/a/")[2] == b"problem a"
+        assert _get(base + "/no/such/page/")[0] == 404
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_accept_encoding_parsing():
+    assert site_server.accepted_encodings("gzip, deflate, br") == {"gzip", "deflate", "br"}
+    assert site_server.accepted_encodings("br;q=0, gzip;q=0.5") == {"gzip"}
+    assert site_server.accepted_encodings(None) == set()

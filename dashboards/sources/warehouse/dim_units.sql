@@ -1,0 +1,2 @@
+-- Units in words (mart dim_units).
+select * from read_parquet('exports/dim_units.parquet')
