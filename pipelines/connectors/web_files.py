@@ -143,15 +143,17 @@ class WebFileConnector:
             raise ConnectorError(
                 f"{self.what} from {self.source_uri()}: {str(error).removeprefix(path.name + ' ')}"
             ) from None
+        # A download has no description lines, and a comma (the bundled reader's parameters).
+        params = {"file": str(path)} | ({"delim": ",", "skip": 0} if self.format == "csv" else {})
         with duckdb.connect() as con:
             try:
-                relation = con.sql(f"select * from {reader_sql}", params={"file": str(path)})
+                relation = con.sql(f"select * from {reader_sql}", params=params)
                 as_text = ", ".join(
                     _as_text(column, str(kind))
                     for column, kind in zip(relation.columns, relation.types, strict=True)
                 )
                 reader = con.sql(
-                    f"select {as_text} from {reader_sql}", params={"file": str(path)}
+                    f"select {as_text} from {reader_sql}", params=params
                 ).to_arrow_reader(self.batch_rows)
                 yield from reader
             except duckdb.Error as error:
