@@ -257,6 +257,9 @@ def model(dbt, session):
         frame[column] = frame[column].astype("float64")
     for column in ("degrees_of_freedom", "n_periods_fit", "n_placebo_dates"):
         frame[column] = frame[column].astype("Int64")
-    frame["fit_error"] = frame["fit_error"].astype("string")
+    # Text as "string", not object: with no rows (no city with enough history) an object column
+    # reaches DuckDB as type NULL, which the unit tests of the marts cannot cast to.
+    for column in ("city", "local_intervention_id", "indicator_id", "phase", "fit_error"):
+        frame[column] = frame[column].astype("string")
     frame["period_start"] = pd.to_datetime(frame["period_start"])
     return frame
