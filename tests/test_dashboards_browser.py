@@ -604,7 +604,7 @@ def test_home_page_transfer_size(site, browser):
     tab = Tab(browser, base_url, "desktop")
     try:
         finished = []
-        tab.context.on("requestfinished", finished.append)
+        tab.context.on("requestfinished", lambda request: finished.append(request))
         tab.open("/")
         received = {}
         for request in finished:
