@@ -72,7 +72,12 @@ def test_raw_tables_hold_exactly_the_bundled_rows(built_warehouse):
                 read = (
                     pl.read_parquet
                     if dataset.bundled.format == "parquet"
-                    else lambda path: pl.read_csv(path, infer_schema=False)
+                    else lambda path, bundled=dataset.bundled: pl.read_csv(
+                        path,
+                        infer_schema=False,
+                        separator=bundled.delimiter,
+                        skip_rows=bundled.skip_rows,
+                    )
                 )
                 expected = sum(read(path).height for path in files)
                 loaded = con.execute(f"select count(*) from raw.{dataset.raw_table}").fetchone()
