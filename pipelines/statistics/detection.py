@@ -49,7 +49,7 @@ class ScanSettings:
     windows: tuple[int, ...] = (1, 3, 7)
     dispersion_history: int = 91
     dispersion_min_history: int = 28
-    tail_df: float = 3.0
+    tail_df: float = 8.0
     cusum_ratio: float = 2.0
 
 
@@ -171,10 +171,10 @@ def window_test(
         # heavy-tailed shocks to the rate (weather, events): a Student-t tail on the
         # dispersion-scaled deviate; the larger p-value of the two models is kept
         deviate = direction * (observed - expected) / np.sqrt(dispersion * (expected + floor))
-        # the heavy tail belongs to the extra-Poisson part of the variance (a share
-        # 1 - 1/phi of it): a nearly Poisson series keeps nearly normal tails
-        shock_share = np.clip(1 - 1 / dispersion, settings.tail_df / 1000, 1)
-        tail = stats.t.sf(deviate, settings.tail_df / shock_share) if settings.tail_df else 0.0
+        # one tail for every series: degrees of freedom that fell with the series' own
+        # dispersion (3 / (1 - 1/phi)) flattened exactly the large deviations of the noisier
+        # periods and lost to a Poisson CUSUM at the same false-alarm rate (ANALYTICS.md)
+        tail = stats.t.sf(deviate, settings.tail_df) if settings.tail_df else 0.0
     p = np.where(ok, np.maximum(_t_corrected(exact, df), tail), np.nan)
     nan = np.nan
     return {
