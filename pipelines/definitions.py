@@ -1,18 +1,18 @@
 """The Dagster code location: `dagster dev -m pipelines.definitions`, `civic ui`, `dg check defs`.
 
 Dagster's `dg` layout: the definitions live in `pipelines/defs/` (one module per concern, a
-factory per city catalog) and `load_defs` gathers them; this module is the entry point.
+factory per city catalog) and `load_from_defs_folder` gathers them (the project and its defs
+module are named in pyproject.toml's [tool.dg]); this module is the entry point.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from dagster import load_defs
+from dagster import load_from_defs_folder
 
-import pipelines.defs
 from pipelines.defs.automation import everything_job
 
-defs = load_defs(pipelines.defs, project_root=Path(__file__).resolve().parents[1])
+defs = load_from_defs_folder(path_within_project=Path(__file__).resolve().parent)
 
 __all__ = ["defs", "everything_job"]
