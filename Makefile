@@ -35,6 +35,7 @@ demo: run dashboards
 lint: install
 	$(UV) run ruff check pipelines tests
 	$(UV) run ruff format --check pipelines tests
+	$(UV) run dg check defs
 
 test: lint browser-deps
 	$(UV) run pytest

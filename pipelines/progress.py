@@ -11,7 +11,8 @@ import sys
 import time
 
 from dagster import DagsterEventType, InitLoggerContext, logger
-from dagster._core.log_manager import LOG_RECORD_METADATA_ATTR
+
+from pipelines.dagster_internals import LOG_RECORD_METADATA_ATTR
 
 
 def root_cause(error) -> str:

@@ -27,9 +27,6 @@ from dagster import (
     define_asset_job,
     schedule,
 )
-from dagster._core.definitions.unresolved_asset_job_definition import (
-    UnresolvedAssetJobDefinition,
-)
 
 from pipelines.assets.raw import raw_asset_key
 from pipelines.automation import (
@@ -42,6 +39,7 @@ from pipelines.automation import (
     months_tag,
     recent_months,
 )
+from pipelines.dagster_internals import UnresolvedAssetJobDefinition
 
 CADENCES = ("daily", "weekly", "monthly", "quarterly", "yearly")
 # Early morning, 30 minutes apart, so a day when several cadences fall does not pile up.

@@ -36,10 +36,6 @@ from dagster import (
     run_failure_sensor,
     sensor,
 )
-from dagster._core.definitions.unresolved_asset_job_definition import (
-    UnresolvedAssetJobDefinition,
-)
-from dagster._utils.error import SerializableErrorInfo
 
 from pipelines.assets.raw import raw_asset_key
 from pipelines.automation import (
@@ -57,6 +53,7 @@ from pipelines.automation import (
 from pipelines.catalog import Dataset
 from pipelines.connectors import RetryPolicy, connector_for
 from pipelines.connectors.live import OUR_OPTIONS
+from pipelines.dagster_internals import SerializableErrorInfo, UnresolvedAssetJobDefinition
 from pipelines.freshness import freshness_check_keys
 from pipelines.notifications import Delivery, Notice, Notifier
 
@@ -401,21 +398,29 @@ def stale_data_notifier(
 # -- everything, for the Definitions ------------------------------------------------------------
 
 
-def sensors(
+def shared_sensors(
     checks: Sequence[AssetChecksDefinition] | None = None,
     notifier: Notifier | None = None,
 ) -> list[SensorDefinition]:
-    """Portal-update sensors, the freshness-check sensor and the two notifiers.
-
-    `checks`: the freshness checks given to Definitions (default `freshness_checks()`)."""
+    """The sensors that are no one dataset's: transform after load, the freshness-check
+    sensor and the two notifiers. `checks`: the freshness checks given to Definitions
+    (default `freshness_checks()`)."""
     from pipelines.freshness import freshness_checks, freshness_sensor
     from pipelines.transform_runs import transform_after_load_sensors
 
     checks = freshness_checks() if checks is None else checks
     return [
-        *portal_sensors(),
         *transform_after_load_sensors(),
         freshness_sensor(checks),
         run_failure_notifier(notifier),
         stale_data_notifier(checks, notifier),
     ]
+
+
+def sensors(
+    checks: Sequence[AssetChecksDefinition] | None = None,
+    notifier: Notifier | None = None,
+) -> list[SensorDefinition]:
+    """Every sensor: the portal-update sensors (the code location builds them per city:
+    `pipelines.defs.cities`) and the shared ones."""
+    return [*portal_sensors(), *shared_sensors(checks, notifier)]

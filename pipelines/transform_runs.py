@@ -30,9 +30,6 @@ from dagster import (
     define_asset_job,
     run_status_sensor,
 )
-from dagster._core.definitions.unresolved_asset_job_definition import (
-    UnresolvedAssetJobDefinition,
-)
 
 from pipelines.automation import (
     LOAD_RUN_TAG,
@@ -40,6 +37,7 @@ from pipelines.automation import (
     TRIGGER_TAG,
     WAREHOUSE_WRITER_TAGS,
 )
+from pipelines.dagster_internals import UnresolvedAssetJobDefinition
 
 TRANSFORM_JOB = "civic_transform"
 EXPORTS_KEY = AssetKey(["exports", "marts_parquet"])

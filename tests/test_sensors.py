@@ -253,9 +253,10 @@ def test_a_finished_load_run_starts_the_transform_of_what_it_changed(defs, tmp_p
         request = after(instance, loaded)
         assert isinstance(request, RunRequest)
         selected = {key.to_user_string() for key in request.asset_selection}
-        assert {"staging/stg_chicago__community_areas", "exports/marts_parquet"} <= selected
+        # Canonical staging: every city's areas feed stg_areas (catalog mapping).
+        assert {"staging/stg_areas", "exports/marts_parquet"} <= selected
         assert not any(key.startswith(("raw/", "registry/")) for key in selected)
-        assert "staging/stg_chicago__crimes" not in selected  # not built from this table
+        assert "staging/stg_crime_incidents" not in selected  # not built from this table
         assert request.run_key == f"transform-after-{loaded.run_id}"
         assert request.tags["civic/load-run"] == loaded.run_id
         assert request.job_name == "civic_transform"

@@ -346,7 +346,7 @@ def problem_registry_assets() -> list[AssetsDefinition]:
     def problem_registry(context: AssetExecutionContext, warehouse: DuckDBResource):
         registry = resolve_registry()
         with warehouse.get_connection() as con:
-            counts = write_registry(con, registry, context.run_id)
+            counts = write_registry(con, registry, context.run.run_id)
         cities = sorted({item.city for item in registry})
         context.log.info(
             f"problem registry: {len(registry)} city problems ({', '.join(cities)}) written"

@@ -82,7 +82,7 @@ def build_raw_asset(catalog: CityCatalog, name: str, dataset: Dataset) -> Assets
                 con,
                 dataset.raw_table,
                 rows if rows is not None else [],
-                context.run_id,
+                context.run.run_id,
                 columns=dataset.columns,
                 months=extract.months,
                 merge_key=extract.merge_key,
