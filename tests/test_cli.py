@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -176,3 +177,23 @@ def test_run_after_a_hand_run_dbt_parse_from_the_root(built_warehouse, capsys):
     capsys.readouterr()
     assert main(["run"]) == 0, capsys.readouterr().err
     assert "model(s) rebuilt" in capsys.readouterr().out
+
+
+# -- what `civic run` prints ----------------------------------------------------------------------
+
+
+def test_run_output_is_short_and_names_its_log_file(civic_run_output):
+    """Not on a terminal (CI): under 150 lines, ending with the summary and the log's path;
+    dbt's own lines are in the log file, not on the screen."""
+    lines = civic_run_output.splitlines()
+    assert len(lines) < 150, "\n".join(lines)
+    assert lines[-1].startswith("Full log (dbt and Dagster): ")
+    log = Path(lines[-1].split(": ", 1)[1])
+    assert log.parent.name == "logs" and log.exists()
+    assert any(line.startswith("civic run finished in ") for line in lines[-3:])
+    for stage in ("loads", "dbt models", "dbt tests", "exports"):  # the summary table
+        row = re.compile(rf"^\W*{stage}\W+\d[\d,]*\W+\d")
+        assert any(row.match(line) for line in lines), stage
+    logged = log.read_text()
+    assert "START" in logged and "START" not in civic_run_output  # dbt's lines went there
+    assert "STEP_SUCCESS" in logged  # and Dagster's events
