@@ -146,10 +146,10 @@ def preflight() -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    check_city(args.city)
     preflight()
     use_dagster_home()
 
+    from pipelines.catalog import CatalogError
     from pipelines.runs import RunRequest, execute, load_keys, offline_skips
 
     request = RunRequest(
@@ -161,10 +161,12 @@ def run(args: argparse.Namespace) -> int:
     )
     started = time.monotonic()
     source = "live portals" if args.live else "bundled data"
-    print(
-        f"civic run: {len(load_keys(request))} sources from {source} into {paths().warehouse}",
-        flush=True,
-    )
+    try:
+        planned = load_keys(request)
+    except CatalogError:
+        check_city(args.city)  # an unknown --city is a usage error (rc 2)
+        raise
+    print(f"civic run: {len(planned)} sources from {source} into {paths().warehouse}", flush=True)
     for dataset in offline_skips(request).values():
         if args.city is None or dataset.startswith(f"{args.city}."):
             print(

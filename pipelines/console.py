@@ -29,7 +29,7 @@ from rich.table import Table
 STAGES = ("loads", "checks", "dbt models", "dbt tests", "exports")
 MODEL_STEP = 50  # plain output: one line per this many dbt models built
 DBT_STEP = "civic_dbt_models"  # the step that runs `dbt build` (pipelines.assets.transform)
-EXPORTS_STEP = "marts_parquet"
+EXPORTS_STEP = "exports__marts_parquet"  # pipelines.assets.exports
 
 
 @dataclass

@@ -36,8 +36,10 @@ class ProgressHandler(logging.Handler):
         event = meta.get("dagster_event")
         step = meta.get("step_key")
         if event is None:
-            if record.levelno >= logging.WARNING:
-                display.say(f"  warning: {meta.get('orig_message', record.getMessage())}")
+            # dagster-dbt's own warnings (tests it logs as observations) stay in the log file
+            if record.levelno >= logging.WARNING and step != DBT_STEP:
+                message = str(meta.get("orig_message", record.getMessage())).strip()
+                display.say(f"  warning: {message.splitlines()[0] if message else ''}")
             return
         kind = event.event_type
         if kind == DagsterEventType.ASSET_MATERIALIZATION:
