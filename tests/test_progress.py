@@ -70,3 +70,37 @@ def test_plain_lines_summarize_dbt_models_by_the_step():
     lines = shown.getvalue().splitlines()
     assert len(lines) == 4, lines  # one per MODEL_STEP models, one when the stage ends
     assert lines[-1].startswith(f"  dbt models: {3 * MODEL_STEP + 7} done")
+
+
+@asset
+def civic_dbt_models(context) -> None:  # named as the dbt step is
+    context.log.warning("Logging an `AssetObservation` instead\nof an `AssetCheckResult`")
+
+
+@asset
+def noisy_load(context) -> None:
+    context.log.warning("first line of a warning\nsecond line")
+
+
+def test_dbt_step_warnings_go_to_the_log_only_and_others_are_one_line(monkeypatch):
+    import io
+    import logging
+
+    from pipelines import console
+
+    shown, logged = io.StringIO(), io.StringIO()
+    display = console.RunDisplay(shown, live=False)
+    display.log_handler = logging.StreamHandler(logged)
+    monkeypatch.setattr(console, "_active", display)
+    defs = Definitions(
+        assets=[civic_dbt_models, noisy_load],
+        jobs=[define_asset_job("both")],
+        loggers={"progress": progress_logger},
+        executor=in_process_executor,
+    )
+    defs.resolve_job_def("both").execute_in_process(
+        run_config=progress_run_config(verbose=False, total_assets=2)
+    )
+    out = shown.getvalue()
+    assert "AssetObservation" not in out and "AssetObservation" in logged.getvalue()
+    assert "  warning: first line of a warning\n" in out and "second line" not in out
