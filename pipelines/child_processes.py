@@ -54,6 +54,20 @@ def put_dbt_on_path() -> None:
         os.environ["PATH"] = os.pathsep.join([str(folder), path]) if path else str(folder)
 
 
+class DbtMissingError(RuntimeError):
+    """dbt is not installed in the environment of the interpreter running `civic`."""
+
+
+def require_dbt() -> None:
+    """dbt on PATH (the interpreter's own first), or one line saying how to install it."""
+    put_dbt_on_path()
+    if shutil.which("dbt") is None:
+        raise DbtMissingError(
+            f"dbt is not installed in {sys.prefix} (no `dbt` beside {sys.executable} nor on "
+            "PATH): run `make install` (or `.tools/bin/uv sync`) in the project folder"
+        )
+
+
 def dbt_executable(folder: Path) -> str:
     """A launcher for dbt in `folder` (written when missing or stale), else dbt itself."""
     dbt = _real_dbt()

@@ -23,6 +23,70 @@ from pipelines.locking import WarehouseBusy
 from pipelines.settings import PROJECT_ROOT, paths
 
 
+class UsageError(ValueError):
+    """Something typed on the command line names nothing that exists (e.g. a bad --city)."""
+
+
+# What a user can get wrong, and the exit code each gives (the one place that decides):
+# 2 for what was typed (arguments, environment variables), 1 for the project's files and setup.
+USER_ERRORS = {
+    "pipelines.cli:UsageError": 2,
+    "pipelines.backfill:BackfillError": 2,
+    "pipelines.freshness:FreshnessConfigError": 2,
+    "pipelines.catalog:CatalogError": 1,
+    "pipelines.canonical:CanonicalError": 1,
+    "pipelines.interventions:RegistryError": 1,  # pipelines.problems.RegistryError too
+    "pipelines.quality.suites:QualityError": 1,
+    "pipelines.offenses:OffenseRulesError": 1,
+    "pipelines.publishing.config:PublishingConfigError": 1,
+    "pipelines.child_processes:DbtMissingError": 1,
+}
+FILE_ERRORS = {"CatalogError", "CanonicalError", "RegistryError", "QualityError"}
+
+
+def user_error(error: BaseException) -> tuple[BaseException, int] | None:
+    """The user error behind `error` (itself, or what it was raised from, e.g. inside
+    Dagster's definition loading) and its exit code; None for anything else (a bug)."""
+    import importlib
+
+    classes = {}
+    for name, code in USER_ERRORS.items():
+        module, _, attribute = name.partition(":")
+        if module in sys.modules or module == "pipelines.cli":  # never raised if not imported
+            classes[getattr(importlib.import_module(module), attribute)] = code
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        for cls, code in classes.items():
+            if isinstance(current, cls):
+                return current, code
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def one_line(command: str, error: BaseException) -> str:
+    """`civic <command>: <message>` on one line, with the next step for a file's mistake."""
+    text = "; ".join(part.strip() for part in str(error).splitlines() if part.strip())
+    if type(error).__name__ in FILE_ERRORS and command != "validate":
+        text += ". Fix the file, then check every file with `civic validate`"
+    return f"civic {command}: {text}"
+
+
+def check_city(city: str | None) -> None:
+    """A --city must name a catalog in sources/cities (rc 2 with the known ones otherwise)."""
+    if city is None:
+        return
+    from pipelines.settings import SOURCES_DIR
+
+    known = sorted(path.stem for path in (SOURCES_DIR / "cities").glob("*.yml"))
+    if city not in known:
+        raise UsageError(
+            f"--city {city}: no catalog sources/cities/{city}.yml (known: {', '.join(known)}); "
+            "`civic city init` drafts a new one"
+        )
+
+
 def use_dagster_home() -> None:
     """Keep Dagster's run history beside the warehouse unless the user chose a DAGSTER_HOME.
 
@@ -71,11 +135,22 @@ def explain_failure(command: str, result) -> int | None:  # noqa: ANN001 (Dagste
     return None
 
 
+def preflight() -> None:
+    """The files a run reads, checked before the definitions load (which parses dbt, minutes
+    on a fresh clone): a mistake is reported at once, with its file and key."""
+    from pipelines.catalog import canonical_tables, city_catalogs
+    from pipelines.problems import resolve_registry
+
+    canonical_tables()
+    resolve_registry(cities=[c.city for c in city_catalogs()])
+
+
 def run(args: argparse.Namespace) -> int:
+    preflight()
     use_dagster_home()
 
+    from pipelines.catalog import CatalogError
     from pipelines.runs import RunRequest, execute, load_keys, offline_skips
-    from pipelines.summary import summarize
 
     request = RunRequest(
         city=args.city,
@@ -86,10 +161,12 @@ def run(args: argparse.Namespace) -> int:
     )
     started = time.monotonic()
     source = "live portals" if args.live else "bundled data"
-    print(
-        f"civic run: {len(load_keys(request))} sources from {source} into {paths().warehouse}",
-        flush=True,
-    )
+    try:
+        planned = load_keys(request)
+    except CatalogError:
+        check_city(args.city)  # an unknown --city is a usage error (rc 2)
+        raise
+    print(f"civic run: {len(planned)} sources from {source} into {paths().warehouse}", flush=True)
     for dataset in offline_skips(request).values():
         if args.city is None or dataset.startswith(f"{args.city}."):
             print(
@@ -97,12 +174,26 @@ def run(args: argparse.Namespace) -> int:
                 "`civic run --live` loads it from its portal",
                 flush=True,
             )
+    from pipelines.console import log_path, run_display
+
+    log_file = None if args.verbose else log_path(paths().home)
     try:
-        outcome = execute(request, **waits(args))
+        with run_display(log_file, verbose=args.verbose) as display:
+            outcome = execute(request, **waits(args))
     except WarehouseBusy as error:
         print(f"civic run: {error}", file=sys.stderr)
         return 3
     elapsed = time.monotonic() - started
+    code = run_report(args, outcome, elapsed, display)
+    if log_file is not None:
+        print(f"Full log (dbt and Dagster): {log_file}")
+    return code
+
+
+def run_report(args: argparse.Namespace, outcome, elapsed: float, display) -> int:  # noqa: ANN001
+    """What a finished run says: failures, the summary of the warehouse, the stage table."""
+    from pipelines.summary import summarize
+
     if not outcome.success and (code := explain_failure("civic run", outcome)) is not None:
         return code
     runs = ", ".join(outcome.run_ids)
@@ -122,6 +213,7 @@ def run(args: argparse.Namespace) -> int:
     for line in summarize(paths().warehouse).lines():
         print(line)
     print(f"Parquet exports: {paths().exports}")
+    display.console.print(display.summary_table())
     if outcome.skipped or not outcome.load.success:
         print(
             f"civic run finished in {elapsed:.0f} s with {len(outcome.skipped)} failed load(s) "
@@ -234,6 +326,7 @@ def status(args: argparse.Namespace) -> int:
 
 
 def backfill(args: argparse.Namespace) -> int:
+    check_city(args.city)
     use_dagster_home()
 
     from pipelines.backfill import BackfillError, backfill_request
@@ -278,6 +371,7 @@ def validate(args: argparse.Namespace) -> int:
     from pipelines.settings import SOURCES_DIR
     from pipelines.validate import validate_city
 
+    check_city(args.city)
     try:
         canonical_tables()
         if args.city:
@@ -290,7 +384,7 @@ def validate(args: argparse.Namespace) -> int:
             raw_suite(dataset, QUALITY_DIR)
         problems = resolve_registry(cities=[c.city for c in city_catalogs()])
     except (CatalogError, RegistryError, ValueError) as error:
-        print(f"civic validate: {error}", file=sys.stderr)
+        print(one_line("validate", error), file=sys.stderr)
         return 1
     findings = [
         finding
@@ -472,7 +566,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         redact_standard_streams()
     try:
         return args.handler(args)
-    except Exception as error:  # disk full, read-only, permission denied: one line, rc 1
+    except Exception as error:
+        if found := user_error(error):  # a mistake in a file, argument or setting: one line
+            print(one_line(args.command, found[0]), file=sys.stderr)
+            return found[1]
+        # disk full, read-only, permission denied: one line, rc 1
         problem = storage_problem(error, paths().home, f"civic {args.command}")
         if problem is None:
             raise

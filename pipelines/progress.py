@@ -1,18 +1,16 @@
-"""Concise progress lines for `civic run`: one line per asset materialized, failures in full.
-
-A Dagster logger (Dagster's own extension point for run output) that reads the structured event
-on each log record instead of printing Dagster's full debug log.
-"""
+"""Dagster's side of `civic run`'s progress: a logger that reads the structured event on each
+log record and reports it to the run's display (`pipelines.console`) by stage, instead of
+printing Dagster's full debug log (which goes to the run's log file)."""
 
 from __future__ import annotations
 
 import logging
-import sys
-import time
 
 from dagster import DagsterEventType, InitLoggerContext, logger
 
 from pipelines.dagster_internals import LOG_RECORD_METADATA_ATTR
+
+from pipelines.console import DBT_STEP, active_display, stage_of
 
 
 def root_cause(error) -> str:
@@ -29,15 +27,20 @@ class ProgressHandler(logging.Handler):
         super().__init__()
         self.total = total_assets
         self.seen: set[str] = set()
-        self.checks_failed = 0
-        self.started = time.monotonic()
+        self.display = active_display()
 
     def emit(self, record: logging.LogRecord) -> None:
+        display = self.display
+        if display.log_handler is not None:
+            display.log_handler.handle(record)
         meta = getattr(record, LOG_RECORD_METADATA_ATTR, None) or {}
         event = meta.get("dagster_event")
+        step = meta.get("step_key")
         if event is None:
-            if record.levelno >= logging.WARNING:
-                self.say(f"  warning: {meta.get('orig_message', record.getMessage())}")
+            # dagster-dbt's own warnings (tests it logs as observations) stay in the log file
+            if record.levelno >= logging.WARNING and step != DBT_STEP:
+                message = str(meta.get("orig_message", record.getMessage())).strip()
+                display.say(f"  warning: {message.splitlines()[0] if message else ''}")
             return
         kind = event.event_type
         if kind == DagsterEventType.ASSET_MATERIALIZATION:
@@ -46,34 +49,39 @@ class ProgressHandler(logging.Handler):
             if name in self.seen:  # a month range reports each month: one line is enough
                 return
             self.seen.add(name)
+            stage = stage_of(step, check=False)
+            if stage == "loads" and len(self.seen) == 1:  # a load run: every asset is a load
+                display.begin("loads", self.total)
             rows = materialization.metadata.get("dagster/row_count")
             suffix = f" ({rows.value:,} rows)" if rows is not None else ""
-            self.say(f"  [{len(self.seen):>3}/{self.total}] {name}{suffix}")
+            display.advance(stage, f"{name}{suffix}")
         elif kind == DagsterEventType.ASSET_CHECK_EVALUATION:
             evaluation = event.event_specific_data
+            display.advance(stage_of(step, check=True), failed=not evaluation.passed)
             if not evaluation.passed:
-                self.checks_failed += 1
-                self.say(
+                display.say(
                     f"  check FAILED: {evaluation.check_name} on "
                     f"{evaluation.asset_key.to_user_string()}"
                 )
-        elif kind == DagsterEventType.STEP_START:
-            self.say(f"{self.clock()} {meta.get('step_key')} started")
-        elif kind == DagsterEventType.STEP_FAILURE:
-            message = root_cause(event.event_specific_data.error)
-            self.say(f"{self.clock()} {meta.get('step_key')} FAILED: {message}")
-
-    def clock(self) -> str:
-        return f"[{time.monotonic() - self.started:5.0f} s]"
-
-    @staticmethod
-    def say(line: str) -> None:
-        print(line, file=sys.stdout, flush=True)
+        elif kind == DagsterEventType.STEP_START and step == DBT_STEP:
+            # a transform run: its assets are the dbt models and the exports
+            display.begin("dbt models", max(self.total - 1, 1))
+            display.begin("dbt tests")
+        elif kind in (DagsterEventType.STEP_SUCCESS, DagsterEventType.STEP_FAILURE):
+            if step == DBT_STEP:
+                display.end("dbt models")
+                display.end("dbt tests")
+            if kind == DagsterEventType.STEP_FAILURE:
+                message = root_cause(event.event_specific_data.error)
+                display.say(f"{display.clock()} {step} FAILED: {message}")
+        elif kind in (DagsterEventType.RUN_SUCCESS, DagsterEventType.RUN_FAILURE):
+            for stage in ("loads", "checks", "exports"):
+                display.end(stage)
 
 
 @logger(
     config_schema={"total_assets": int},
-    description="One line per materialized asset and per failure.",
+    description="Progress by stage (loads, checks, dbt models and tests, exports).",
 )
 def progress_logger(init_context: InitLoggerContext) -> logging.Logger:
     log = logging.getLogger("civic.progress")

@@ -13,6 +13,9 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SOURCES_DIR = PROJECT_ROOT / "sources"
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+# civic runs keep their own dbt target folder: a hand-run `dbt build` or `dbt docs generate`
+# (which write dbt_project/target/) never leaves a manifest or parse cache the runs would reuse.
+DBT_TARGET_DIR = DBT_PROJECT_DIR / "target" / "civic"
 DASHBOARDS_DIR = PROJECT_ROOT / "dashboards"
 
 

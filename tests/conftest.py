@@ -4,6 +4,8 @@ The environment is set at import time because the Dagster definitions read their
 `pipelines.definitions` is first imported.
 """
 
+import contextlib
+import io
 import os
 import tempfile
 from pathlib import Path
@@ -17,10 +19,21 @@ os.environ.pop("CIVIC_WAREHOUSE", None)
 
 
 @pytest.fixture(scope="session")
-def built_warehouse() -> Path:
-    """The whole graph materialized once on the bundled data, through `civic run`."""
+def civic_run_output() -> str:
+    """What the whole graph's `civic run` on the bundled data printed (stdout and stderr, not
+    a terminal, as in CI)."""
     from pipelines.cli import main
+
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
+        code = main(["run"])
+    assert code == 0, printed.getvalue()[-5000:]
+    return printed.getvalue()
+
+
+@pytest.fixture(scope="session")
+def built_warehouse(civic_run_output) -> Path:
+    """The whole graph materialized once on the bundled data, through `civic run`."""
     from pipelines.settings import paths
 
-    assert main(["run"]) == 0
     return paths().warehouse

@@ -29,3 +29,78 @@ def test_progress_names_each_asset_and_the_root_cause_of_a_failure(capsys):
     assert not result.success
     assert "[  1/2] loads_fine" in out
     assert "portal_down FAILED: ConnectionError: portal answered 503 three times" in out
+
+
+def test_terminal_display_counts_each_stage(monkeypatch):
+    import io
+
+    from pipelines import console
+
+    shown = io.StringIO()
+    display = console.RunDisplay(shown, live=True)
+    monkeypatch.setattr(console, "_active", display)
+    defs = Definitions(
+        assets=[loads_fine, portal_down],
+        jobs=[define_asset_job("both")],
+        loggers={"progress": progress_logger},
+        executor=in_process_executor,
+    )
+    with display.showing():
+        defs.resolve_job_def("both").execute_in_process(
+            run_config=progress_run_config(verbose=False, total_assets=2), raise_on_error=False
+        )
+    loads = display.stages["loads"]
+    assert (loads.done, loads.total) == (1, 2)
+    out = shown.getvalue()
+    assert "portal_down FAILED: ConnectionError" in out
+    assert "1/2" in out  # the bar's count
+
+
+def test_plain_lines_summarize_dbt_models_by_the_step():
+    import io
+
+    from pipelines.console import MODEL_STEP, RunDisplay
+
+    shown = io.StringIO()
+    display = RunDisplay(shown, live=False)
+    display.begin("dbt models", 3 * MODEL_STEP)
+    for _ in range(3 * MODEL_STEP + 7):
+        display.advance("dbt models", "a model")
+    display.end("dbt models")
+    lines = shown.getvalue().splitlines()
+    assert len(lines) == 4, lines  # one per MODEL_STEP models, one when the stage ends
+    assert lines[-1].startswith(f"  dbt models: {3 * MODEL_STEP + 7} done")
+
+
+@asset
+def civic_dbt_models(context) -> None:  # named as the dbt step is
+    context.log.warning("Logging an `AssetObservation` instead\nof an `AssetCheckResult`")
+
+
+@asset
+def noisy_load(context) -> None:
+    context.log.warning("first line of a warning\nsecond line")
+
+
+def test_dbt_step_warnings_go_to_the_log_only_and_others_are_one_line(monkeypatch):
+    import io
+    import logging
+
+    from pipelines import console
+
+    shown, logged = io.StringIO(), io.StringIO()
+    display = console.RunDisplay(shown, live=False)
+    display.log_handler = logging.StreamHandler(logged)
+    monkeypatch.setattr(console, "_active", display)
+    defs = Definitions(
+        assets=[civic_dbt_models, noisy_load],
+        jobs=[define_asset_job("both")],
+        loggers={"progress": progress_logger},
+        executor=in_process_executor,
+    )
+    defs.resolve_job_def("both").execute_in_process(
+        run_config=progress_run_config(verbose=False, total_assets=2)
+    )
+    out = shown.getvalue()
+    assert "AssetObservation" not in out and "AssetObservation" in logged.getvalue()
+    assert "  warning: first line of a warning\n" in out and "second line" not in out

@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import shutil
+import uuid
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
@@ -28,15 +29,19 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_as
 from dagster_duckdb import DuckDBResource
 
 from pipelines.automation import NO_RETRY
-from pipelines.child_processes import put_dbt_on_path
+from pipelines.child_processes import require_dbt
 from pipelines.dbt_sources import write_dbt_sources
-from pipelines.settings import DBT_PROJECT_DIR, paths
+from pipelines.settings import DBT_PROJECT_DIR, DBT_TARGET_DIR, paths
 
 # dbt reads the warehouse path from this variable (profiles.yml) and hashes it into its
 # partial-parse cache: set it before the manifest is prepared so the cache matches the runs.
 os.environ.setdefault("CIVIC_WAREHOUSE", str(paths().warehouse))
 
-dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+# Runs keep their own target folder (manifest, parse cache, one folder per build): dbt run by
+# hand writes dbt_project/target/, whose manifest may hold paths relative to another folder.
+dbt_project = DbtProject(
+    project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR, target_path=DBT_TARGET_DIR
+)
 
 WATCHED = ("dbt_project.yml", "profiles.yml", "models", "seeds", "macros", "tests")
 ASSET_TYPES = ("model", "seed", "snapshot")
@@ -51,8 +56,19 @@ create table if not exists meta.dbt_node_state (
 
 
 def manifest_is_stale(project: DbtProject) -> bool:
-    """True when manifest.json is missing or older than any file of the dbt project."""
+    """True when manifest.json is missing, older than any file of the dbt project, or parsed
+    for a project in another folder (a moved or copied checkout)."""
     if not project.manifest_path.exists():
+        return True
+    try:
+        roots = {
+            node.get("root_path")
+            for node in json.loads(project.manifest_path.read_text())["nodes"].values()
+            if node.get("resource_type") == "seed"
+        }
+    except (OSError, ValueError, KeyError):  # half-written or foreign: parse again
+        return True
+    if roots - {str(project.project_dir)}:
         return True
     built = project.manifest_path.stat().st_mtime
     for name in WATCHED:
@@ -67,7 +83,7 @@ def manifest_is_stale(project: DbtProject) -> bool:
 # manifest stale), then parse, since @dbt_assets reads manifest.json at import time and a
 # fresh clone has none.
 write_dbt_sources(DBT_PROJECT_DIR)
-put_dbt_on_path()
+require_dbt()
 if manifest_is_stale(dbt_project):
     dbt_project.preparer.prepare(dbt_project)
 
@@ -225,17 +241,29 @@ def _succeeded(target_path: Path) -> list[str]:
 def _keep_parse_cache(target_path: Path) -> None:
     """The build's partial-parse cache becomes the next build's (same profile, same files)."""
     built = target_path / "partial_parse.msgpack"
-    kept = dbt_project.project_dir / dbt_project.target_path / "partial_parse.msgpack"
+    kept = DBT_TARGET_DIR / "partial_parse.msgpack"
     if built.exists():
         partial = kept.with_suffix(".partial")
         shutil.copyfile(built, partial)
         os.replace(partial, kept)
     runs = sorted(
-        (p for p in target_path.parent.glob("civic_dbt_models-*") if p.is_dir()),
+        (p for p in target_path.parent.glob("build-*") if p.is_dir()),
         key=lambda p: p.stat().st_mtime,
     )
     for old in runs[:-KEPT_TARGETS]:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def build_target(run_id: str) -> Path:
+    """A fresh target folder for one build, under the runs' own target folder, starting from
+    the runs' parse cache (dagster-dbt would otherwise copy the one in dbt_project/target/,
+    which a hand-run dbt may have written for another working directory)."""
+    target = DBT_TARGET_DIR / f"build-{run_id[:8]}-{uuid.uuid4().hex[:6]}"
+    target.mkdir(parents=True)
+    cache = DBT_TARGET_DIR / "partial_parse.msgpack"
+    if cache.exists():
+        shutil.copyfile(cache, target / cache.name)
+    return target
 
 
 # Retrying a failed dbt build only repeats the failure (retries are for network loads).
@@ -251,7 +279,7 @@ def civic_dbt_models(
     with warehouse.get_connection() as con:  # closed before dbt opens the file
         inputs = inputs_fingerprints(document, source_versions(con, document))
     code = code_fingerprints(document)
-    invocation = dbt.cli(["build"], context=context)
+    invocation = dbt.cli(["build"], context=context, target_path=build_target(context.run.run_id))
     try:
         yield from invocation.stream()
     finally:

@@ -1,7 +1,7 @@
 """Frictionless Data Package for a release, with Table Schemas derived from the dbt project.
 
 Descriptions, constraints and keys are read from dbt's manifest (`dbt_project/target/
-manifest.json`, written by every `civic run`), so they follow the models without being copied:
+civic/manifest.json`, written by every `civic run`), so they follow the models without being copied:
 
     dbt test / property                      Table Schema
     column description, model description    field `description`, resource `description`

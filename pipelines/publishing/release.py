@@ -38,12 +38,12 @@ import pyarrow.parquet as pq
 
 from pipelines.publishing import changelog, datapackage, dcat
 from pipelines.publishing.config import PublishingConfig, load_config
-from pipelines.settings import DBT_PROJECT_DIR
+from pipelines.settings import DBT_TARGET_DIR
 
 MARTS_SCHEMA = "marts"
 LATEST = "latest"
 DATA_DIR = "data"
-DEFAULT_MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
+DEFAULT_MANIFEST = DBT_TARGET_DIR / "manifest.json"
 VERSION = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._+-]{0,63}$")
 
 
