@@ -12,8 +12,10 @@ read by `pipelines.connectors.http.secret_from_env`), and the secret scan of
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -116,11 +118,22 @@ def _error_line(error: ValidationError) -> str:
     return f"{variable}: {message}" if issue["loc"] else message
 
 
+@lru_cache(maxsize=16)
+def _process_settings(variables: tuple[tuple[str, str], ...]) -> Settings:
+    """pydantic-settings reads the environment (slow-ish); once per set of `CIVIC_*` values."""
+    return Settings()
+
+
 def settings(env: Mapping[str, str] | None = None) -> Settings:
     """The settings from the process environment, or from `env` (a mapping of variables)."""
     try:
         if env is None:
-            return Settings()
+            prefix = ENV_PREFIX.lower()
+            variables = sorted(
+                (name, value) for name, value in os.environ.items()
+                if name.lower().startswith(prefix)
+            )  # fmt: skip
+            return _process_settings(tuple(variables))
         values = {
             name[len(ENV_PREFIX) :].lower(): value
             for name, value in env.items()
