@@ -12,8 +12,10 @@ from pathlib import Path
 from typing import Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, ValidationError, model_validator
 
+from pipelines.config_base import FrozenStrict as Strict
+from pipelines.config_base import explain
 from pipelines.settings import SOURCES_DIR
 
 CANONICAL_FILE = "canonical.yml"
@@ -36,10 +38,6 @@ Model = TypeVar("Model", bound=BaseModel)
 
 class CanonicalError(ValueError):
     """A file of sources/ describing canonical tables is invalid; names the file and key."""
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class CanonicalColumn(Strict):
@@ -104,11 +102,7 @@ def _validated(path: Path, model: type[Model]) -> dict[str, Model]:
     try:
         return {name: model.model_validate(spec) for name, spec in document.items()}
     except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in issue['loc']) or '(top level)'}: {issue['msg']}"
-            for issue in error.errors()
-        )
-        raise CanonicalError(f"{path}: invalid: {problems}") from error
+        raise CanonicalError(explain(path, error, "definitions")) from error
 
 
 @cache

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from pipelines.canonical import CanonicalError, canonical_tables
 from pipelines.catalog_mapping import (
@@ -28,8 +28,9 @@ from pipelines.catalog_mapping import (
     check_dataset,
     safe_text,
 )
+from pipelines.config_base import HttpUrlText, Strict, explain
 from pipelines.redaction import check_token_env
-from pipelines.settings import SOURCES_DIR
+from pipelines.settings import SOURCES_DIR, stale_after_days
 
 IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 # Published column names are matched against the source's header and always quoted in SQL;
@@ -76,28 +77,14 @@ def check_portal_filter(key: str, value: str) -> str:
 
 
 CITIES_SUBDIR = "cities"
-__all__ = ["canonical_tables", "city_catalog", "city_catalogs", "load_catalog"]
+__all__ = ["canonical_tables", "city_catalog", "city_catalogs", "load_catalog", "stale_after_days"]
 Domain = Literal["crime", "education", "development", "spending", "population", "geography"]
 Cadence = Literal["daily", "weekly", "monthly", "quarterly", "yearly", "static"]
 PortalKind = Literal["socrata", "ckan", "arcgis", "http", "file"]
 
-# How long after its last good load a dataset of each cadence counts as stale (days).
-STALE_AFTER_DAYS: dict[str, int | None] = {
-    "daily": 2,
-    "weekly": 9,
-    "monthly": 35,
-    "quarterly": 100,
-    "yearly": 400,
-    "static": None,
-}
-
 
 class CatalogError(ValueError):
     """A city catalog is missing or invalid; the message names the file and key."""
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 # Per-source network limits (pipelines.connectors.limits), in MB.
@@ -112,16 +99,9 @@ class Portal(Strict):
     """
 
     kind: PortalKind
-    base_url: str
+    base_url: HttpUrlText
     dataset_id: str | None = None
     options: dict[str, str | int | float | bool] = {}
-
-    @field_validator("base_url")
-    @classmethod
-    def is_http_url(cls, value: str) -> str:
-        if not re.match(r"^https?://[^\s/$.?#].[^\s]*$", value):
-            raise ValueError(f"must be an http(s) URL, got {value!r}")
-        return value
 
     @field_validator("options")
     @classmethod
@@ -393,11 +373,7 @@ def _read_yaml(path: Path) -> object:
 
 
 def _explain(path: Path, error: ValidationError) -> CatalogError:
-    problems = "; ".join(
-        f"{'.'.join(str(part) for part in issue['loc']) or '(top level)'}: {issue['msg']}"
-        for issue in error.errors()
-    )
-    return CatalogError(f"{path}: invalid catalog: {problems}")
+    return CatalogError(explain(path, error, "catalog"))
 
 
 def check_canonical_mapping(path: Path, catalog: CityCatalog, sources_dir: Path) -> None:

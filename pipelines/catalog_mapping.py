@@ -16,9 +16,10 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from pipelines.canonical import DATED_TYPES, UNITS, area_types, canonical_tables
+from pipelines.config_base import Strict
 from pipelines.settings import SOURCES_DIR
 
 if TYPE_CHECKING:
@@ -31,10 +32,6 @@ SAFE_TEXT = re.compile(r"^[^\x00-\x1f\x7f]{0,256}$")
 Constant = str | int | float | bool
 # Dates published as numbers (ArcGIS: milliseconds since 1970, UTC).
 EPOCH_FORMATS = {"epoch_ms", "epoch_s"}
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 def safe_text(value: str, what: str = "value") -> str:

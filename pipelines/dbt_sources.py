@@ -13,6 +13,8 @@ dbt renders a model's SQL before it reads any YAML, so the names of the tables f
 canonical table, and the canonical columns and their types, are also written as a macro
 (`macros/generated/civic_generated.sql`, `civic_raw_sources()` and `civic_canonical()`).
 Files are rewritten only when their content changes (dbt's manifest is rebuilt then).
+Each table's dbt source freshness (`dbt source freshness` by hand) warns after its cadence's
+window in the one freshness table (`pipelines.settings.FRESHNESS_DAYS`, `CIVIC_FRESHNESS_DAYS`).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import yaml
 from pipelines.canonical import area_types, canonical_tables, offense_categories
 from pipelines.catalog import CityCatalog, Dataset, city_catalogs
 from pipelines.loading import column_name
-from pipelines.settings import DBT_PROJECT_DIR, SOURCES_DIR
+from pipelines.settings import DBT_PROJECT_DIR, SOURCES_DIR, stale_after_days
 
 SOURCES_SUBDIR = Path("models") / "staging" / "sources"
 MACRO_FILE = Path("macros") / "generated" / "civic_generated.sql"
@@ -131,12 +133,21 @@ def dataset_meta(
     return meta
 
 
+def source_freshness(dataset: Dataset) -> dict:
+    """dbt's source freshness from the one freshness table (static datasets: none)."""
+    days = stale_after_days(dataset.cadence)
+    return {"freshness": {"warn_after": {"count": days, "period": "day"}}} if days else {}
+
+
 def sources_yaml(catalog: CityCatalog, sources_dir: Path = SOURCES_DIR) -> str:
     tables = [
         {
             "name": dataset.raw_table,
             "description": f"{catalog.name}: {dataset.title}. {dataset.description}",
-            "config": {"meta": {"civic": dataset_meta(catalog, name, dataset, i, sources_dir)}},
+            "config": {
+                "meta": {"civic": dataset_meta(catalog, name, dataset, i, sources_dir)},
+                **source_freshness(dataset),
+            },
         }
         for i, (name, dataset) in enumerate(catalog.datasets.items())
     ]

@@ -10,13 +10,14 @@ event log, not the warehouse, so they evaluate (in a tiny run launched by the fr
 sensor) while a load holds DuckDB's single write lock; they show on each asset's page and
 are re-evaluated after every load of the asset. `civic status` reports `meta.load_log` too.
 
-Windows (days) default to daily 2, weekly 9, monthly 35, quarterly 100, yearly 400; override
-them with `CIVIC_FRESHNESS_DAYS`, e.g. `daily=3,monthly=40`, or `freshness_checks(windows=...)`.
+Windows (days) come from the one freshness table, `pipelines.settings.FRESHNESS_DAYS`
+(daily 2, weekly 9, monthly 35, quarterly 100, yearly 400), which the catalog's reference rows
+and dbt's source freshness read too; override them with `CIVIC_FRESHNESS_DAYS`, e.g.
+`daily=3,monthly=40`, or `freshness_checks(windows=...)`.
 """
 
 from __future__ import annotations
 
-import os
 import warnings
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
@@ -32,45 +33,22 @@ from dagster import (
     build_sensor_for_freshness_checks,
 )
 
-from pipelines.schedules import CADENCES, cadence_assets
+from pipelines.schedules import cadence_assets
+from pipelines.settings import FRESHNESS_DAYS, SettingsError, settings
 
-DEFAULT_WINDOWS = {
-    "daily": timedelta(days=2),
-    "weekly": timedelta(days=9),
-    "monthly": timedelta(days=35),
-    "quarterly": timedelta(days=100),
-    "yearly": timedelta(days=400),
-}
+DEFAULT_WINDOWS = {cadence: timedelta(days=days) for cadence, days in FRESHNESS_DAYS.items()}
 FRESHNESS_CHECK_NAME = "freshness_check"  # the name Dagster gives each asset's check
 WINDOWS_ENV = "CIVIC_FRESHNESS_DAYS"
 
 
-class FreshnessConfigError(ValueError):
-    """`CIVIC_FRESHNESS_DAYS` cannot be read; the message says what is wrong."""
+# `CIVIC_FRESHNESS_DAYS` cannot be read (a settings error naming the variable).
+FreshnessConfigError = SettingsError
 
 
 def freshness_windows(env: Mapping[str, str] | None = None) -> dict[str, timedelta]:
-    """The defaults, overridden by `CIVIC_FRESHNESS_DAYS` (`cadence=days,...`)."""
-    windows = dict(DEFAULT_WINDOWS)
-    text = (os.environ if env is None else env).get(WINDOWS_ENV, "").strip()
-    for item in filter(None, (part.strip() for part in text.split(","))):
-        cadence, _, days = item.partition("=")
-        cadence = cadence.strip()
-        if cadence not in CADENCES:
-            raise FreshnessConfigError(
-                f"{WINDOWS_ENV}: unknown cadence {cadence!r} in {item!r} "
-                f"(known: {', '.join(CADENCES)})"
-            )
-        try:
-            value = float(days)
-        except ValueError:
-            value = -1.0
-        if value <= 0:
-            raise FreshnessConfigError(
-                f"{WINDOWS_ENV}: {item!r} needs a positive number of days, e.g. daily=3"
-            )
-        windows[cadence] = timedelta(days=value)
-    return windows
+    """The freshness table with the `CIVIC_FRESHNESS_DAYS` overrides, as time deltas."""
+    days = settings(env).stale_after_days
+    return {cadence: timedelta(days=value) for cadence, value in days.items()}
 
 
 def freshness_checks(

@@ -21,9 +21,10 @@ from datetime import date
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from pipelines.catalog import IDENTIFIER
+from pipelines.config_base import Strict
 
 Sector = Literal["government", "philanthropy", "corporate_civic", "community", "nonprofit"]
 TrialStatus = Literal["active", "pilot", "ended", "planned"]
@@ -42,10 +43,6 @@ AreaLists = Callable[[str, str], frozenset[str] | None]
 
 class RegistryError(ValueError):
     """The problem registry is invalid; the message names the file and key."""
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 def parse_month(value: object) -> tuple[date, str]:

@@ -18,7 +18,6 @@ the sensor that calls it.
 from __future__ import annotations
 
 import logging
-import os
 import smtplib
 import ssl
 import urllib.parse
@@ -29,6 +28,8 @@ from email.message import EmailMessage
 import httpx
 
 from pipelines import redaction
+from pipelines.config_base import check_email, check_http_url
+from pipelines.settings import SettingsError, settings
 
 log = logging.getLogger("civic.notifications")
 
@@ -88,6 +89,22 @@ class Delivery:
         return not self.errors
 
 
+def _is_http_url(value: str) -> bool:
+    try:
+        check_http_url(value)
+    except ValueError:  # its message would quote the URL, which may hold a token
+        return False
+    return True
+
+
+def _is_email(value: str) -> bool:
+    try:
+        check_email(value)
+    except ValueError:
+        return False
+    return True
+
+
 def _truthy(value: str) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
@@ -101,36 +118,43 @@ class Notifier:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Notifier:
-        env = os.environ if env is None else env
-        webhook = env.get("CIVIC_NOTIFY_WEBHOOK_URL", "").strip() or None
+        """The channels the `CIVIC_*` variables configure (read by `pipelines.settings`)."""
+        try:
+            config = settings(env)
+        except SettingsError as error:  # another variable is bad: report, never raise
+            return cls(problems=(f"{error}; notifications off",))
+        webhook = (config.notify_webhook_url or "").strip() or None
         problems: list[str] = []
-        if webhook and urllib.parse.urlsplit(webhook).scheme not in {"http", "https"}:
+        if webhook and not _is_http_url(webhook):
             problems.append("CIVIC_NOTIFY_WEBHOOK_URL must be an http(s) URL; webhook off")
             webhook = None
         smtp = None
-        host = env.get("CIVIC_SMTP_HOST", "").strip()
+        host = (config.smtp_host or "").strip()
         if host:
-            port_text = env.get("CIVIC_SMTP_PORT", "587").strip() or "587"
-            sender = env.get("CIVIC_NOTIFY_EMAIL_FROM", "").strip()
-            to = tuple(
-                a.strip() for a in env.get("CIVIC_NOTIFY_EMAIL_TO", "").split(",") if a.strip()
-            )
+            port_text = (config.smtp_port or "").strip() or "587"
+            sender = (config.notify_email_from or "").strip()
+            to = tuple(a.strip() for a in (config.notify_email_to or "").split(",") if a.strip())
+            bad = [address for address in (sender, *to) if address and not _is_email(address)]
             if not port_text.isdigit():
                 problems.append(f"CIVIC_SMTP_PORT must be a number, got {port_text!r}; email off")
             elif not sender or not to:
                 problems.append(
                     "email needs CIVIC_NOTIFY_EMAIL_FROM and CIVIC_NOTIFY_EMAIL_TO; email off"
                 )
+            elif bad:
+                problems.append(
+                    f"CIVIC_NOTIFY_EMAIL_FROM / _TO: not an email address: {bad[0]!r}; email off"
+                )
             else:
                 port = int(port_text)
-                starttls = env.get("CIVIC_SMTP_STARTTLS", "")
+                starttls = config.smtp_starttls or ""
                 smtp = SmtpSettings(
                     host=host,
                     port=port,
                     sender=sender,
                     recipients=to,
-                    user=env.get("CIVIC_SMTP_USER", "").strip() or None,
-                    password=env.get("CIVIC_SMTP_PASSWORD") or None,
+                    user=(config.smtp_user or "").strip() or None,
+                    password=config.smtp_password or None,
                     starttls=_truthy(starttls) if starttls.strip() else port == 587,
                 )
         # Every log record and message of this process hides them from now on.

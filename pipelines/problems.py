@@ -27,9 +27,10 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
 
 from pipelines.catalog import IDENTIFIER
+from pipelines.config_base import Strict, explain
 from pipelines.interventions import (
     AreaLists,
     LocalIntervention,
@@ -50,10 +51,6 @@ InterventionEvidence = Literal[
     "strong", "moderate", "promising", "mixed", "insufficient", "ineffective"
 ]
 __all__ = ["RegistryError", "resolve_registry", "load_problem", "load_city_overrides"]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 def _identifier(value: str) -> str:
@@ -187,11 +184,7 @@ def _read(path: Path) -> object:
 
 
 def _explain(path: Path, error: ValidationError) -> RegistryError:
-    problems = "; ".join(
-        f"{'.'.join(str(part) for part in issue['loc']) or '(top level)'}: {issue['msg']}"
-        for issue in error.errors()
-    )
-    return RegistryError(f"{path}: invalid problem registry: {problems}")
+    return RegistryError(explain(path, error, "problem registry"))
 
 
 @cache

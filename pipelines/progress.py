@@ -8,9 +8,8 @@ import logging
 
 from dagster import DagsterEventType, InitLoggerContext, logger
 
-from pipelines.dagster_internals import LOG_RECORD_METADATA_ATTR
-
 from pipelines.console import DBT_STEP, active_display, stage_of
+from pipelines.dagster_internals import LOG_RECORD_METADATA_ATTR
 
 
 def root_cause(error) -> str:

@@ -13,7 +13,6 @@ Every schedule starts STOPPED: a city team turns on the ones it wants (Dagster U
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime
 from functools import cache
 
@@ -40,8 +39,9 @@ from pipelines.automation import (
     recent_months,
 )
 from pipelines.dagster_internals import UnresolvedAssetJobDefinition
+from pipelines.settings import FRESHNESS_DAYS, settings
 
-CADENCES = ("daily", "weekly", "monthly", "quarterly", "yearly")
+CADENCES = tuple(FRESHNESS_DAYS)  # daily, weekly, monthly, quarterly, yearly
 # Early morning, 30 minutes apart, so a day when several cadences fall does not pile up.
 CRON = {
     "daily": "15 5 * * *",  # every day 05:15
@@ -50,11 +50,10 @@ CRON = {
     "quarterly": "45 6 3 1,4,7,10 *",  # the 3rd of Jan, Apr, Jul, Oct 06:45
     "yearly": "15 7 4 1 *",  # 4 January 07:15
 }
-DEFAULT_TIMEZONE = "UTC"
 
 
 def schedule_timezone() -> str:
-    return os.environ.get("CIVIC_TIMEZONE", DEFAULT_TIMEZONE)
+    return settings().timezone
 
 
 def job_name(cadence: str) -> str:

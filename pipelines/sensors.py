@@ -15,7 +15,6 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from functools import cache
@@ -56,6 +55,7 @@ from pipelines.connectors.live import OUR_OPTIONS
 from pipelines.dagster_internals import SerializableErrorInfo, UnresolvedAssetJobDefinition
 from pipelines.freshness import freshness_check_keys
 from pipelines.notifications import Delivery, Notice, Notifier
+from pipelines.settings import settings
 
 WATCHED_KINDS = ("socrata", "ckan", "arcgis")
 PORTAL_UPDATE_JOB = "refresh_on_portal_update"
@@ -301,7 +301,7 @@ def run_failure_notifier(notifier: Notifier | None = None) -> SensorDefinition:
 
 
 def _dagster_url() -> str | None:
-    return os.environ.get("CIVIC_DAGSTER_URL") or None
+    return settings().dagster_url
 
 
 def _log_delivery(context, delivery: Delivery, notice: Notice) -> None:

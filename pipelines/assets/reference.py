@@ -26,7 +26,7 @@ from dagster import (
 from dagster_duckdb import DuckDBResource
 
 from pipelines.assets.raw import portal_url
-from pipelines.catalog import STALE_AFTER_DAYS, city_catalogs
+from pipelines.catalog import city_catalogs, stale_after_days
 from pipelines.loading import META_DDL
 from pipelines.offenses import offense_rules
 from pipelines.settings import SOURCES_DIR
@@ -66,7 +66,7 @@ def catalog_rows() -> list[tuple]:
             dataset.title,
             dataset.domain,
             dataset.cadence,
-            STALE_AFTER_DAYS[dataset.cadence],
+            stale_after_days(dataset.cadence),
             dataset.portal.kind,
             portal_url(dataset),
             dataset.portal.dataset_id,

@@ -19,9 +19,11 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 
 from pipelines.catalog import Dataset
+from pipelines.config_base import FrozenStrict as Strict
+from pipelines.config_base import explain
 from pipelines.settings import SOURCES_DIR
 
 QUALITY_DIR = SOURCES_DIR / "quality"
@@ -52,10 +54,6 @@ COLUMN_CHECKS = {"not_null", "parses", "finite", "between", "not_in_future", "in
 
 class QualityError(ValueError):
     """A suite file is invalid; the message names the file and the key."""
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class ColumnReading(Strict):
@@ -178,11 +176,7 @@ def read_suite_file(path: Path) -> SuiteFile:
     try:
         suite = SuiteFile.model_validate(document)
     except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in issue['loc']) or '(top level)'}: {issue['msg']}"
-            for issue in error.errors()
-        )
-        raise QualityError(f"{path}: invalid quality suite: {problems}") from error
+        raise QualityError(explain(path, error, "quality suite")) from error
     for name in suite.columns:
         if name.startswith("re:"):
             try:
