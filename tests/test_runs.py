@@ -310,10 +310,3 @@ def test_a_refused_load_on_one_city_does_not_stop_the_others_models(
             "select count(*) from staging.stg_unemployment where city = 'chicago'"
         ).fetchone()
         assert chicago_rows > 0
-        assert stale_models_after(con) == set()
-
-
-def stale_models_after(con):
-    from pipelines.transform_runs import stale_models
-
-    return stale_models(con)
