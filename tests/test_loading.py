@@ -254,3 +254,32 @@ def test_unreadable_file_scanned_in_the_warehouse_keeps_previous_data(con, tmp_p
     with pytest.raises(LoadError, match=r"raw\.t: could not read the source.*previous data kept"):
         load_raw_table(con, "t", FileConnector(tmp_path, "bad.csv", "csv").scan())
     assert con.execute("select a, b from raw.t").fetchall() == [("1", "2")]
+
+
+def test_the_date_is_parsed_once_its_rules_report_the_rows_it_quarantined(con):
+    """Chicago's crimes suite reads `Date` as the partition does: its not-null and parses
+    rules are not evaluated again after staging (no second parse of every date); their
+    results report the rows the date rule quarantined."""
+    from pipelines.catalog import city_catalog
+    from pipelines.quality.suites import raw_suite
+
+    dataset = city_catalog("chicago").datasets["crimes"]
+    row = {published: ["x"] for published in dataset.columns.values()}
+    row.update({"Date": ["2022-01-03 10:00:00", "yesterday"], "Community Area": ["8", "8"]})
+    row.update({"Arrest": ["false"] * 2, "Domestic": ["true"] * 2, "Primary Type": ["THEFT"] * 2})
+    row = {name: values * 2 if len(values) == 1 else values for name, values in row.items()}
+    start, end = date(2022, 1, 1), date(2022, 2, 1)
+    result = load_raw_table(
+        con,
+        dataset.raw_table,
+        [pa.record_batch(row)],
+        columns=dataset.columns,
+        months=MonthRange("Date", dataset.partitioning.format, start, end),
+        suite=raw_suite(dataset),
+    )
+    assert result.rows == 1 and result.quarantined == 1
+    assert result.quarantined_by_rule == {"unreadable date in occurred_at": 1}
+    checks = {check.rule.name: check for check in result.checks}
+    for name in ("occurred_at_not_null", "occurred_at_parses"):
+        assert checks[name].passed
+        assert checks[name].observed == "1 row(s) quarantined at load (meta.quarantined_rows)"

@@ -232,8 +232,86 @@ def test_a_changed_source_rebuilds_only_what_depends_on_it(built_warehouse):
     rebuilt = {
         e.asset_key.to_user_string() for e in outcome.transform.get_asset_materialization_events()
     }
-    assert "staging/stg_chicago__unemployment_rate" in rebuilt
-    assert "staging/stg_chicago__crimes" not in rebuilt
+    assert "staging/stg_unemployment" in rebuilt
+    assert "staging/stg_crime_incidents" not in rebuilt
     assert "exports/marts_parquet" in rebuilt
     with duckdb.connect(str(built_warehouse), read_only=True) as con:
         assert stale_models(con) == set()  # everything is built from the data in place
+
+
+# -- a refused load on one city: the others' models build all the same ----------------------
+
+REFUSED = """
+city: brokentown
+name: Brokentown
+datasets:
+  unemployment_rate:
+    raw_table: brokentown_unemployment_rate
+    cadence: monthly
+    domain: development
+    feeds: unemployment
+    # The real FRED file, with the rate mapped to a column it does not have: the critical
+    # required_columns rule refuses the load.
+    columns: {date: Date, unemployment_rate: RATE}
+    constants: {area: "17031"}
+    area_type: county
+    title: Unemployment rate mapped to a missing column
+    description: A bundled dataset whose load fails a blocking check.
+    bundled: {path: chicago/unemployment_rate_cook_county_fred_ILCOOK1URN.csv, format: csv}
+    portal: {kind: http, base_url: "http://127.0.0.1:9/unused"}
+    license: test
+    provenance: none
+"""
+
+
+def with_refused_city(tmp_path):
+    from dagster import Definitions
+
+    from pipelines.assets.raw import build_raw_asset
+    from pipelines.catalog import load_catalog
+    from pipelines.definitions import defs
+
+    path = tmp_path / "cities" / "brokentown.yml"
+    path.parent.mkdir()
+    path.write_text(REFUSED)
+    catalog = load_catalog(path)
+    extra = build_raw_asset(catalog, "unemployment_rate", catalog.datasets["unemployment_rate"])
+    return Definitions.merge(defs, Definitions(assets=[extra]))
+
+
+def test_a_refused_load_on_one_city_does_not_stop_the_others_models(
+    built_warehouse, tmp_path, monkeypatch, capsys
+):
+    """Two cities load in one run: Chicago's unemployment file changed (its file index is
+    forgotten), Brokentown's load fails its blocking required-columns check. The run exits 1
+    naming Brokentown and the rule; Chicago's table is reloaded and the canonical model and
+    marts downstream of it are rebuilt and exported."""
+    monkeypatch.setattr("pipelines.definitions.defs", with_refused_city(tmp_path))
+    export = paths().exports / "fct_indicator_values.parquet"
+    before = export.stat().st_mtime_ns
+    with duckdb.connect(str(built_warehouse)) as con:
+        con.execute("delete from meta.source_files where raw_table = 'chicago_unemployment_rate'")
+        (loads_before,) = con.execute(
+            "select count(*) from meta.load_log where raw_table = 'chicago_unemployment_rate'"
+        ).fetchone()
+    assert main(["run"]) == 1
+    out, err = capsys.readouterr()
+    assert "Not loaded (previous data kept; the rest of the run went on):" in err
+    line = next(line for line in err.splitlines() if line.startswith("  brokentown."))
+    assert "unemployment_rate" in line and "required_columns" in line and "refused" in line
+    assert "with 1 failed load(s)" in err
+    assert "Transform: " in out and "model(s) rebuilt" in out
+    assert export.stat().st_mtime_ns > before
+    with duckdb.connect(str(built_warehouse), read_only=True) as con:
+        assert con.execute(
+            "select count(*) from information_schema.tables "
+            "where table_name = 'brokentown_unemployment_rate'"
+        ).fetchone() == (0,)
+        (loads_after,) = con.execute(
+            "select count(*) from meta.load_log where raw_table = 'chicago_unemployment_rate'"
+        ).fetchone()
+        assert loads_after == loads_before + 1  # the other city's load went on
+        (chicago_rows,) = con.execute(
+            "select count(*) from staging.stg_unemployment where city = 'chicago'"
+        ).fetchone()
+        assert chicago_rows > 0

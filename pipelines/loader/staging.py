@@ -59,6 +59,9 @@ class StagingQuery:
     rules: list[str] = field(default_factory=list)  # names `_rejected` may hold
     numbers: dict[str, NumberFormat] = field(default_factory=dict)  # stated formats, staged
     control_check: str | None = None  # which rows may hold control characters (SQL), if any
+    # Suite rules the partition date already judged (its not-null and parses rules): rule name
+    # -> the staging rule that quarantines their rows, so the date is never parsed again.
+    subsumed: dict[str, str] = field(default_factory=dict)
 
 
 def staging_query(
@@ -126,11 +129,14 @@ def staging_query(
         replace = f" replace ({', '.join(rewrites)})" if rewrites else ""
         source_sql = f"select *{replace}, {', '.join(originals)} from ({source_sql})"
     by_name = {rule.name: rule for rule in suite.rules}
+    covered = {}
     for name in row_rule_names:
         rule = by_name.get(name)
         on_partition = rule is not None and subsumed and rule.column == partition_column
         if on_partition and rule.check in {"not_null", "parses"}:
-            continue  # an unreadable or missing date is already the first rule above
+            # An unreadable or missing date is already the first rule above.
+            covered[name] = unreadable_date_rule(partition_column)
+            continue
         test = column_test(projection, rule, now) if rule is not None else None
         if test is not None:
             cases.append((guarded(test.predicate), name))
@@ -166,6 +172,7 @@ def staging_query(
         rule_names,
         dict(numbers),
         None if control_check is None else "true" if control_check == "all" else control_check,
+        covered,
     )
 
 
