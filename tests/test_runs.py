@@ -235,7 +235,7 @@ def test_a_changed_source_rebuilds_only_what_depends_on_it(built_warehouse):
     assert "staging/stg_unemployment" in rebuilt
     assert "staging/stg_crime_incidents" not in rebuilt
     assert "exports/marts_parquet" in rebuilt
-    with duckdb.connect(str(built_warehouse), read_only=True) as con:
+    with duckdb.connect(str(built_warehouse)) as con:
         assert stale_models(con) == set()  # everything is built from the data in place
 
 
