@@ -36,6 +36,24 @@ def test_every_city_has_a_name_from_its_catalog(warehouse):
     assert names == {catalog.city: catalog.name for catalog in city_catalogs()}
 
 
+def test_data_until_counts_measured_data_not_budgets(warehouse):
+    """A budget (appropriations) covers a fiscal year still to come: it must not make a city's
+    data look newer than its newest measured period (the home page's "Data as of")."""
+    expected = dict(
+        warehouse.execute(
+            """
+            select city, cast(max(period_start + cast('1 ' || period_grain as interval))
+                - interval 1 day as date)
+            from marts.fct_indicator_values
+            where indicator_id not in ('appropriations_total', 'appropriations_per_resident')
+            group by city
+            """
+        ).fetchall()
+    )
+    shown = dict(warehouse.execute("select city, data_until from marts.dim_cities").fetchall())
+    assert shown == expected
+
+
 def test_brief_follows_its_selection_rule(warehouse):
     """The rule of fct_city_brief's header, re-implemented here over the marts it reads."""
     for (city,) in warehouse.execute("select city from marts.dim_cities").fetchall():

@@ -56,11 +56,14 @@ area_types as (
 
 coverage as (
 
+    -- how recent the city's measured data are: a budget (appropriations, the spending kind of
+    -- a plan) covers a fiscal year that has not happened yet, so it is no data coverage
     select
         city,
         min(period_start) as first_period,
         max({{ period_end('period_start', 'period_grain') }}) - interval 1 day as data_until
     from values_
+    where not starts_with(indicator_id, 'appropriations_')
     group by city
 
 ),
