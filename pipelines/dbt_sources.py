@@ -23,7 +23,7 @@ from pathlib import Path
 import yaml
 
 from pipelines.canonical import area_types, canonical_tables, offense_categories
-from pipelines.catalog import CityCatalog, Dataset, city_catalogs
+from pipelines.catalog import STALE_AFTER_DAYS, CityCatalog, Dataset, city_catalogs
 from pipelines.loading import column_name
 from pipelines.settings import DBT_PROJECT_DIR, SOURCES_DIR
 
@@ -131,12 +131,36 @@ def dataset_meta(
     return meta
 
 
+def freshness_config(dataset: Dataset) -> dict:
+    """`dbt source freshness` for a dataset refreshed on a schedule: age of its last good load.
+
+    The load log, not the rows' `_loaded_at`: a merge or months load that found nothing new
+    still counts as fresh. Warn after the cadence's stale window (as Dagster's freshness
+    checks), error after twice it. Static datasets have none.
+    """
+    days = STALE_AFTER_DAYS[dataset.cadence]
+    if days is None:
+        return {}
+    return {
+        "loaded_at_query": (
+            f"select max(loaded_at) from meta.load_log where raw_table = '{dataset.raw_table}'"
+        ),
+        "freshness": {
+            "warn_after": {"count": days, "period": "day"},
+            "error_after": {"count": 2 * days, "period": "day"},
+        },
+    }
+
+
 def sources_yaml(catalog: CityCatalog, sources_dir: Path = SOURCES_DIR) -> str:
     tables = [
         {
             "name": dataset.raw_table,
             "description": f"{catalog.name}: {dataset.title}. {dataset.description}",
-            "config": {"meta": {"civic": dataset_meta(catalog, name, dataset, i, sources_dir)}},
+            "config": {
+                **freshness_config(dataset),
+                "meta": {"civic": dataset_meta(catalog, name, dataset, i, sources_dir)},
+            },
         }
         for i, (name, dataset) in enumerate(catalog.datasets.items())
     ]
@@ -150,7 +174,6 @@ def sources_yaml(catalog: CityCatalog, sources_dir: Path = SOURCES_DIR) -> str:
                     "Raw tables written by the Python pipeline (pipelines/loading.py), one per "
                     "dataset of the city catalogs, every published column as text."
                 ),
-                "config": {"loaded_at_field": "_loaded_at"},
                 "tables": tables,
             }
         ],
