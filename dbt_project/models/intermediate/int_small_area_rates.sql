@@ -42,7 +42,8 @@ spread as (
         sum(values_.denominator * pow(values_.numerator / values_.denominator - moments.pooled_rate, 2))
             / any_value(moments.total_exposure) as weighted_variance
     from moments
-    inner join values_ using (city, indicator_id, area_type, breakdown_type, breakdown_value, period_start, period_grain)
+    inner join values_
+        using (city, indicator_id, area_type, breakdown_type, breakdown_value, period_start, period_grain)
     group by all
 
 ),

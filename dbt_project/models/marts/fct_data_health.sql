@@ -21,7 +21,7 @@ latest_checks as (
         count(*) filter (where not checks.passed and checks.severity = 'error') as checks_failed,
         count(*) filter (where not checks.passed and checks.severity <> 'error') as checks_warned
     from {{ source('meta', 'check_results') }} as checks
-    join latest_load using (raw_table, load_id)
+    inner join latest_load using (raw_table, load_id)
     group by checks.raw_table
 
 ),
@@ -30,7 +30,7 @@ quarantine as (
 
     select raw_table, count(*) as quarantined_rows
     from {{ source('meta', 'quarantined_rows') }}
-    join latest_load using (raw_table, load_id)
+    inner join latest_load using (raw_table, load_id)
     group by raw_table
 
 )
