@@ -32,10 +32,16 @@ dashboards: install
 demo: run dashboards
 	@echo "Open the dashboards with: $(UV) run civic dashboards serve"
 
+# sqlfluff's dbt templater parses and compiles the project (its generated sources first)
+# against a scratch DuckDB file and target path, so lint needs no warehouse and leaves none.
 lint: install
 	$(UV) run ruff check pipelines tests
 	$(UV) run ruff format --check pipelines tests
 	$(UV) run dg check defs
+	$(UV) run python -m pipelines.dbt_sources >/dev/null
+	@scratch=$$(mktemp -d) && trap 'rm -rf "$$scratch"' EXIT && \
+		CIVIC_WAREHOUSE=$$scratch/lint.duckdb DBT_TARGET_PATH=$$scratch/target \
+		DBT_LOG_PATH=$$scratch/logs $(UV) run sqlfluff lint dbt_project/models
 
 test: lint browser-deps
 	$(UV) run pytest

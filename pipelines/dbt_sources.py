@@ -133,10 +133,25 @@ def dataset_meta(
     return meta
 
 
-def source_freshness(dataset: Dataset) -> dict:
-    """dbt's source freshness from the one freshness table (static datasets: none)."""
-    days = stale_after_days(dataset.cadence)
-    return {"freshness": {"warn_after": {"count": days, "period": "day"}}} if days else {}
+def freshness_config(dataset: Dataset) -> dict:
+    """`dbt source freshness` for a dataset refreshed on a schedule: age of its last good load.
+
+    The load log, not the rows' `_loaded_at`: a merge or months load that found nothing new
+    still counts as fresh. Warn after the cadence's stale window (as Dagster's freshness
+    checks), error after twice it. Static datasets have none.
+    """
+    days = stale_after_days(dataset.cadence)  # the one freshness table (pipelines.settings)
+    if not days:
+        return {}
+    return {
+        "loaded_at_query": (
+            f"select max(loaded_at) from meta.load_log where raw_table = '{dataset.raw_table}'"
+        ),
+        "freshness": {
+            "warn_after": {"count": days, "period": "day"},
+            "error_after": {"count": 2 * days, "period": "day"},
+        },
+    }
 
 
 def sources_yaml(catalog: CityCatalog, sources_dir: Path = SOURCES_DIR) -> str:
@@ -145,8 +160,8 @@ def sources_yaml(catalog: CityCatalog, sources_dir: Path = SOURCES_DIR) -> str:
             "name": dataset.raw_table,
             "description": f"{catalog.name}: {dataset.title}. {dataset.description}",
             "config": {
+                **freshness_config(dataset),
                 "meta": {"civic": dataset_meta(catalog, name, dataset, i, sources_dir)},
-                **source_freshness(dataset),
             },
         }
         for i, (name, dataset) in enumerate(catalog.datasets.items())
@@ -161,7 +176,6 @@ def sources_yaml(catalog: CityCatalog, sources_dir: Path = SOURCES_DIR) -> str:
                     "Raw tables written by the Python pipeline (pipelines/loading.py), one per "
                     "dataset of the city catalogs, every published column as text."
                 ),
-                "config": {"loaded_at_field": "_loaded_at"},
                 "tables": tables,
             }
         ],

@@ -25,7 +25,7 @@ from ears_reference import ears_c1_c2, ears_c3, poisson_exact_interval  # noqa: 
 REPO = Path(__file__).resolve().parents[1]
 DBT_PROJECT = REPO / "dbt_project"
 
-# production settings (dbt_project/macros/analytics_settings.sql)
+# production settings (vars: in dbt_project/dbt_project.yml)
 SETTINGS = {
     "day": {"baseline": 28, "guard": 2, "min_sigma": 1.0},
     "month": {"baseline": 7, "guard": 2, "min_sigma": 1.0},

@@ -1,29 +1,12 @@
 {#
-    Settings of the intervention evaluations (docs/innovation.md, ANALYTICS.md section
-    "Evaluating local interventions"). Each is a dbt var with this default:
+    A setting of the intervention evaluations (docs/innovation.md, ANALYTICS.md section
+    "Evaluating local interventions"): the dbt var of that name, declared with its default
+    under `vars:` in dbt_project.yml:
 
         dbt build --vars '{intervention_pre_months: 48}'
 #}
 {% macro intervention_setting(name) -%}
-    {%- set defaults = {
-        'intervention_interval_level': 0.95,
-        'intervention_pre_months': 60,
-        'intervention_post_months': 36,
-        'intervention_min_pre_months': 24,
-        'intervention_min_post_months': 12,
-        'intervention_pre_years': 5,
-        'intervention_post_years': 3,
-        'intervention_min_pre_years': 3,
-        'intervention_min_post_years': 2,
-        'intervention_min_events': 10,
-        'intervention_min_comparison_areas': 3,
-        'intervention_min_placebo_dates': 24,
-        'intervention_value_kinds': ['event_rate'],
-    } -%}
-    {%- if name not in defaults -%}
-        {{ exceptions.raise_compiler_error("unknown intervention setting: " ~ name) }}
-    {%- endif -%}
-    {{- return(var(name, defaults[name])) -}}
+    {{- return(civic_setting(name, 'intervention')) -}}
 {%- endmacro %}
 
 {#

@@ -3,7 +3,7 @@
 One multi-asset writes ten normalized tables, `raw.problem_registry__<table>`, all in one
 transaction (each is built as `<name>__loading`, then every table is swapped in at once), so
 dbt never sees a half-updated registry. Their asset keys, ["registry", "<table>"], are the
-dagster-dbt keys of the dbt source `registry` (models/staging/_registry_sources.yml).
+dagster-dbt keys of the dbt source `registry` (models/staging/_registry__sources.yml).
 """
 
 import hashlib

@@ -12,6 +12,7 @@
 -- worse_sign: +1 when a rise is bad news (crime), -1 when a fall is (permits).
 {%- set grains = analytics_setting('ew_count_grains') %}
 {%- set crime_indicators = analytics_setting('ew_crime_indicators') %}
+{%- set crime_list = "'" ~ crime_indicators | join("', '") ~ "'" %}
 {%- set series_key = 'city, area_type, area_id, indicator_id, breakdown_type, breakdown_value' %}
 with values_ as (
 
@@ -65,7 +66,7 @@ crime_series as (
         city, area_type, area_id, area_name, indicator_id, indicator_name, breakdown_type,
         breakdown_value, worse_sign, series_label, count_noun
     from monthly
-    where indicator_id in ({% for i in crime_indicators %}'{{ i }}'{% if not loop.last %}, {% endif %}{% endfor %})
+    where indicator_id in ({{ crime_list }})
       and area_type not in ('county', 'school')
       and breakdown_type = 'all'
 
@@ -95,15 +96,15 @@ days as (
         city,
         cast(unnest(generate_series(period_start, last_day(period_start), interval 1 day)) as date) as day
     from monthly
-    where indicator_id in ({% for i in crime_indicators %}'{{ i }}'{% if not loop.last %}, {% endif %}{% endfor %})
+    where indicator_id in ({{ crime_list }})
 
 ),
 
 daily_counts as (
 
     -- area counts leave out incidents without an area, the citywide counts include them
-    -- (docs block citywide_rule)
-    select city, area_type, area_id, indicator_id, occurred_on as day, count(*) as n
+    -- (docs block citywide_rule). noqa: both branches have six columns; AM07 miscounts them.
+    select city, area_type, area_id, indicator_id, occurred_on as day, count(*) as n  -- noqa: AM07
     from incidents
     where area_id is not null and area_type <> 'city'
     group by all

@@ -45,7 +45,9 @@ seasonal as (
 count_tests as (
 
     select
-        {% for column in key.split(', ') %}series.{{ column }}, {% endfor %}
+        {%- for column in key.split(', ') %}
+        series.{{ column }},
+        {%- endfor %}
         series.observed as period_observed,
         counts.scan_p,
         counts.scan_z,

@@ -33,7 +33,7 @@ latest_per_cohort as (
     where graduation_rate_pct is not null
     qualify row_number() over (
         partition by city, school_id, graduation_year
-        order by report_year desc nulls last, dataset_priority
+        order by report_year desc nulls last, dataset_priority asc
     ) = 1
 
 ),
@@ -45,7 +45,7 @@ school_names as (
     where school_name is not null
     qualify row_number() over (
         partition by city, school_id
-        order by report_year desc nulls last, graduation_year desc, dataset_priority
+        order by report_year desc nulls last, graduation_year desc, dataset_priority asc
     ) = 1
 
 )

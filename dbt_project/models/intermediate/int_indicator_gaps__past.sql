@@ -40,7 +40,9 @@ year_over_year as (
         now_.worse_sign,
         case
             when now_.value_kind = 'event_rate' and now_.numerator is not null and before.numerator is not null
-                then {{ count_change_z0('now_.numerator', 'before.numerator', 'now_.denominator', 'before.denominator') }}
+                then {{ count_change_z0(
+                    'now_.numerator', 'before.numerator', 'now_.denominator', 'before.denominator'
+                ) }}
             when now_.value_kind = 'proportion' and now_.denominator > 0 and before.denominator > 0
                 then {{ proportion_change_z0('now_.value / now_.value_scale', 'now_.denominator',
                     'before.value / before.value_scale', 'before.denominator') }}

@@ -61,7 +61,7 @@ months as (
 
     select
         datasets.*,
-        cast(unnest(generate_series(first_month, last_month, interval 1 month)) as date)
+        cast(unnest(generate_series(datasets.first_month, datasets.last_month, interval 1 month)) as date)
             as month_start
     from datasets
 
@@ -150,7 +150,11 @@ monthly as (
             {%- endfor %}
         end as indicator_id,
         'month' as period_grain
-    from (select * from area_rates union all select * from city_rates)
+    from (
+        select * from area_rates
+        union all
+        select * from city_rates
+    ) as rates
 
 ),
 

@@ -47,11 +47,13 @@ pre_rows as (
         case when period_rank <= n_pre / 2 then 'before' else 'after' end as did_phase
     from (
         select *,
-            dense_rank() over (partition by city, local_intervention_id, indicator_id order by period_start) as period_rank,
+            dense_rank() over (
+                partition by city, local_intervention_id, indicator_id order by period_start
+            ) as period_rank,
             count(distinct period_start) over (partition by city, local_intervention_id, indicator_id) as n_pre
         from area_rows
         where phase = 'pre'
-    )
+    ) as ranked
 
 ),
 

@@ -35,8 +35,10 @@ datasets as (
 
 months as (
 
-    select datasets.*,
-        cast(unnest(generate_series(first_month, last_month, interval 1 month)) as date) as month_start
+    select
+        datasets.*,
+        cast(unnest(generate_series(datasets.first_month, datasets.last_month, interval 1 month)) as date)
+            as month_start
     from datasets
 
 ),
@@ -121,7 +123,11 @@ select
     numerator * 100000.0 / denominator as value,
     cast(numerator as double) as numerator,
     cast(denominator as double) as denominator
-from (select * from area_rates union all select * from city_rates)
+from (
+    select * from area_rates
+    union all
+    select * from city_rates
+) as rates
 qualify row_number() over (
     partition by city, area_type, area_id, period_start order by dataset_priority
 ) = 1

@@ -68,8 +68,8 @@ affected as (
         areas.city, areas.indicator_id, areas.draw_set, areas.draw_id,
         case
             when sum(areas.population) > 0
-                then coalesce(sum(areas.population) filter (where drawn_short), 0) / sum(areas.population)
-            else count(*) filter (where drawn_short) / count(*)
+                then coalesce(sum(areas.population) filter (where areas.drawn_short), 0) / sum(areas.population)
+            else count(*) filter (where areas.drawn_short) / count(*)
         end as affected_share
     from (
         select
@@ -80,7 +80,10 @@ affected as (
                 areas.area_value
                 + case when draws.draw_set in ('data', 'joint') and areas.area_se is not null
                     then {{ noise }} * areas.area_se
-                        * {{ hashed_normal(seed, ['draws.draw_id', "'area'", 'areas.city', 'areas.indicator_id', 'areas.area_type', 'areas.area_id']) }}
+                        * {{ hashed_normal(seed, [
+                            'draws.draw_id', "'area'", 'areas.city', 'areas.indicator_id', 'areas.area_type',
+                            'areas.area_id',
+                        ]) }}
                     else 0 end
                 - areas.target_value
             ) > 0 as drawn_short

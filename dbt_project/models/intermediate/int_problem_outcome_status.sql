@@ -72,7 +72,7 @@ local_noise as (
         window series_order as (
             partition by city, area_type, area_id, indicator_id, period_grain order by period_start
         )
-    )
+    ) as neighbours
     group by all
 
 ),
@@ -179,7 +179,7 @@ peers as (
             and gaps.indicator_id = windows.indicator_id
             and gaps.period_start between windows.window_start and windows.latest_period
         where gaps.gap_type = 'best_quartile'
-    )
+    ) as best_quartile
     group by all
 
 ),
@@ -270,10 +270,12 @@ warning_summary as (
             filter (where area_populations.area_type not in ('city', 'county')) as n_areas,
         case
             when bool_or(warned.area_type in ('city', 'county')) then 1.0
-            when sum(area_populations.population) filter (where area_populations.area_type not in ('city', 'county')) > 0
+            when sum(area_populations.population)
+                filter (where area_populations.area_type not in ('city', 'county')) > 0
                 then coalesce(sum(area_populations.population) filter (
                         where warned.area_id is not null and area_populations.area_type not in ('city', 'county')), 0)
-                    / sum(area_populations.population) filter (where area_populations.area_type not in ('city', 'county'))
+                    / sum(area_populations.population)
+                        filter (where area_populations.area_type not in ('city', 'county'))
             else 0.0
         end as warned_population_share
     from area_populations

@@ -88,6 +88,6 @@ select
     cast(priority_score as double) as priority_score,
     cast(row_number() over (
         partition by city, draw_set, draw_id
-        order by priority_score desc nulls last, problem_id
+        order by priority_score desc nulls last, problem_id asc
     ) as integer) as priority_rank
 from prioritised

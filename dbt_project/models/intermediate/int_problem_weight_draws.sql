@@ -32,8 +32,8 @@ draw_ids as (
     union all
 
     select draw_set, draw_id
-    from range(1, 10001) as draws(draw_id), settings,
-        (values ('weights'), ('data'), ('joint')) as sets(draw_set)
+    from range(1, 10001) as draws (draw_id), settings,
+        (values ('weights'), ('data'), ('joint')) as sets (draw_set)
     where draw_id <= settings.draws
 
 ),

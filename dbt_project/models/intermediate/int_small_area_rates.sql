@@ -42,12 +42,13 @@ spread as (
         sum(values_.denominator * pow(values_.numerator / values_.denominator - moments.pooled_rate, 2))
             / any_value(moments.total_exposure) as weighted_variance
     from moments
-    inner join values_ using (city, indicator_id, area_type, breakdown_type, breakdown_value, period_start, period_grain)
+    inner join values_
+        using (city, indicator_id, area_type, breakdown_type, breakdown_value, period_start, period_grain)
     group by all
 
 ),
 
-prior as (
+priors as (
 
     select
         *,
@@ -68,14 +69,14 @@ posterior as (
         values_.breakdown_type, values_.breakdown_value, values_.period_start, values_.period_grain,
         values_.value, values_.numerator, values_.denominator, values_.value_scale,
         values_.worse_sign, values_.polarity, values_.unit, values_.is_small_number,
-        prior.n_areas, prior.pooled_rate * values_.value_scale as city_pooled_value,
-        prior.between_variance, prior.prior_shape, prior.prior_rate,
+        priors.n_areas, priors.pooled_rate * values_.value_scale as city_pooled_value,
+        priors.between_variance, priors.prior_shape, priors.prior_rate,
         -- no detectable spread between areas: the posterior is the pooled rate itself
-        coalesce(values_.numerator + prior.prior_shape, 0) as post_shape,
-        coalesce(values_.denominator + prior.prior_rate, 0) as post_rate,
-        prior.pooled_rate
+        coalesce(values_.numerator + priors.prior_shape, 0) as post_shape,
+        coalesce(values_.denominator + priors.prior_rate, 0) as post_rate,
+        priors.pooled_rate
     from values_
-    inner join prior using (city, indicator_id, area_type, breakdown_type, breakdown_value, period_start, period_grain)
+    inner join priors using (city, indicator_id, area_type, breakdown_type, breakdown_value, period_start, period_grain)
 
 )
 

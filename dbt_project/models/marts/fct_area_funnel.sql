@@ -26,9 +26,9 @@ centred as (
 
     select
         areas.*,
-        sum(numerator) over family / sum(denominator) over family as city_rate_raw,
-        sum(numerator) over family * 1.0 as city_events,
-        (value / nullif(city_pooled_value, 0)) as ratio_to_city
+        sum(areas.numerator) over family / sum(areas.denominator) over family as city_rate_raw,
+        sum(areas.numerator) over family * 1.0 as city_events,
+        (areas.value / nullif(areas.city_pooled_value, 0)) as ratio_to_city
     from areas
     window family as (
         partition by city, indicator_id, area_type, breakdown_type, breakdown_value, period_start, period_grain

@@ -39,7 +39,8 @@ budget as (
         string_agg(
             department_name || ' ' || printf('%.0f', 100 * attributed_share) || ' %'
             || case when match_status = 'matched'
-                then ' of $' || printf('%,.0f', department_amount_usd) || ' (FY' || fiscal_year || ') = $' || printf('%,.0f', attributed_usd)
+                then ' of $' || printf('%,.0f', department_amount_usd) || ' (FY' || fiscal_year || ') = $'
+                    || printf('%,.0f', attributed_usd)
                 else ' (no such department / agency in the spending data)' end,
             '; ' order by department_name
         ) as budget_lines,

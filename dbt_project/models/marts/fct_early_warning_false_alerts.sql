@@ -31,7 +31,7 @@ levels as (
         ('watch', 1, {{ alpha['watch'] }}, {{ q['watch'] }}),
         ('warning', 2, {{ alpha['warning'] }}, {{ q['warning'] }}),
         ('alert', 3, {{ alpha['alert'] }}, {{ q['alert'] }})
-    ) as t(level, level_rank, alpha, fdr_target)
+    ) as t (level, level_rank, alpha, fdr_target)
 
 ),
 

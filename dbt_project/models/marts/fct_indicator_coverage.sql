@@ -187,4 +187,4 @@ from (
     select * from other_levels
     union all
     select * from city_rates_missing
-)
+) as levels

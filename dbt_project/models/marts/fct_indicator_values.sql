@@ -84,9 +84,9 @@ select
         when statistics.value_kind = 'event_rate' and indicator_values.numerator is not null
             then indicator_values.numerator < reporting_rules.min_events_for_stable_rate
     end as boolean) as is_small_number,
-    -- {{ (analytics_setting('interval_level') * 100) | round(1) }} % interval of the value: Poisson (Byar) for event rates, Wilson for
-    -- proportions with a cohort size; null when there is nothing to base it on (e.g.
-    -- Chicago's graduation rates come without cohort sizes)
+    -- {{ (analytics_setting('interval_level') * 100) | round(1) }} % interval of the value: Poisson (Byar) for event
+    -- rates, Wilson for proportions with a cohort size; null when there is nothing to base it
+    -- on (e.g. Chicago's graduation rates come without cohort sizes)
     cast(case
         when statistics.interval_method = 'poisson' and indicator_values.denominator > 0
             then {{ poisson_lower('indicator_values.numerator', z, alpha) }}

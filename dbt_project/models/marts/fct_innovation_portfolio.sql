@@ -60,7 +60,9 @@ verdicts as (
         count(*) filter (where verdict = 'no change detected') as n_no_change,
         count(*) filter (where verdict = 'too early / not enough data') as n_not_enough_data,
         arg_min(verdict, case when verdict = 'too early / not enough data' then 1 else 0 end) as headline_verdict,
-        arg_min(verdict_sentence, case when verdict = 'too early / not enough data' then 1 else 0 end) as headline_sentence
+        arg_min(
+            verdict_sentence, case when verdict = 'too early / not enough data' then 1 else 0 end
+        ) as headline_sentence
     from effects
     group by all
 

@@ -149,8 +149,10 @@ select
     end as design_check,
     case when verdict <> 'too early / not enough data' then design_check_passed end as design_check_passed,
     case when pre_trend_log_ratio is not null then 100 * (exp(pre_trend_log_ratio) - 1) end as pre_trend_change_pct,
-    case when pre_trend_log_ratio is not null then 100 * (exp(pre_trend_log_ratio_lower) - 1) end as pre_trend_lower_pct,
-    case when pre_trend_log_ratio is not null then 100 * (exp(pre_trend_log_ratio_upper) - 1) end as pre_trend_upper_pct,
+    case when pre_trend_log_ratio is not null then 100 * (exp(pre_trend_log_ratio_lower) - 1) end
+        as pre_trend_lower_pct,
+    case when pre_trend_log_ratio is not null then 100 * (exp(pre_trend_log_ratio_upper) - 1) end
+        as pre_trend_upper_pct,
     case when pre_fit_mean_abs_pct_error is not null then 100 * pre_fit_mean_abs_pct_error end as pre_fit_error_pct,
     n_placebo_dates,
     placebo_p_value,
@@ -166,22 +168,26 @@ select
             || 's it covers, so its outcome cannot be compared with other areas.'
         when not_ready_reason = 'no_series' then
             'Too early / not enough data: the warehouse has no ' || coalesce(indicator_name, indicator_id)
-            || ' series for ' || case when series_area_type = 'city' then 'the city' else replace(series_area_type, '_', ' ') || 's' end
+            || ' series for '
+            || case when series_area_type = 'city' then 'the city' else replace(series_area_type, '_', ' ') || 's' end
             || ' of ' || city_name || '.'
         when not_ready_reason = 'no_counts' then
             'Too early / not enough data: ' || coalesce(indicator_name, indicator_id)
             || ' is not a count of events; these designs model event counts.'
         when not_ready_reason = 'short_before' and data_first_period > pre_last_period then
             'Too early / not enough data: the warehouse''s series starts in ' || strftime(data_first_period, '%Y-%m')
-            || ', after the effort began (' || strftime(start_month, '%Y-%m') || '), so there is no before to compare with.'
+            || ', after the effort began (' || strftime(start_month, '%Y-%m')
+            || '), so there is no before to compare with.'
         when not_ready_reason = 'short_before' then
-            'Too early / not enough data: only ' || n_pre_periods || ' ' || period_grain || 's of data before the start ('
+            'Too early / not enough data: only ' || n_pre_periods || ' ' || period_grain
+            || 's of data before the start ('
             || min_pre_periods || ' needed).'
         when not_ready_reason = 'short_after' and data_last_period < post_first_period then
             'Too early / not enough data: the latest data (' || strftime(data_last_period, '%Y-%m')
             || ') end before the after window begins (' || strftime(post_first_period, '%Y-%m') || ').'
         when not_ready_reason = 'short_after' then
-            'Too early / not enough data: only ' || n_post_periods || ' ' || period_grain || 's of data after the start ('
+            'Too early / not enough data: only ' || n_post_periods || ' ' || period_grain
+            || 's of data after the start ('
             || min_post_periods || ' needed).'
         when not_ready_reason = 'few_comparison_areas' then
             'Too early / not enough data: only ' || n_comparison_areas || ' comparison areas have data ('
@@ -211,9 +217,11 @@ select
             || ' against ' || strftime(pre_first_period, '%Y-%m') || ' to ' || strftime(pre_last_period, '%Y-%m')
             || ': ' || verdict || '.'
             || case
-                when design = 'interrupted_time_series' and interval_excludes_no_change and placebo_p_value >= {{ alpha }}
+                when design = 'interrupted_time_series' and interval_excludes_no_change
+                    and placebo_p_value >= {{ alpha }}
                     then ' A change this large happened at ' || cast(round(100 * placebo_p_value) as integer)
-                        || '% of ' || n_placebo_dates || ' earlier placebo starts, so it is within the series'' usual swings.'
+                        || '% of ' || n_placebo_dates
+                        || ' earlier placebo starts, so it is within the series'' usual swings.'
                 when design = 'difference_in_differences' and design_check_passed = false
                     then ' But before the start the treated areas already drifted by '
                         || printf('%+.0f%%', 100 * (exp(pre_trend_log_ratio) - 1))

@@ -1,7 +1,8 @@
 -- A plain-language paragraph per city x problem saying why it ranks where it does: its rank
 -- and quadrant, the two components contributing most to importance and to tractability, the
 -- weakest tractability component, what could not be scored, and how uncertain the rank is
--- (its interval and probability of being first over the joint draws of data and weights). Built only from fct_problem_ranking and fct_problem_score_components.
+-- (its interval and probability of being first over the joint draws of data and weights).
+-- Built only from fct_problem_ranking and fct_problem_score_components.
 with ranking as (
 
     select * from {{ ref('fct_problem_ranking') }}
@@ -13,10 +14,10 @@ components as (
     select
         *,
         row_number() over (
-            partition by city, problem_id, score_name order by contribution desc nulls last, component
+            partition by city, problem_id, score_name order by contribution desc nulls last, component asc
         ) as contribution_order,
         row_number() over (
-            partition by city, problem_id, score_name order by component_value asc nulls last, component
+            partition by city, problem_id, score_name order by component_value asc nulls last, component asc
         ) as weakness_order
     from {{ ref('fct_problem_score_components') }}
 
@@ -83,13 +84,16 @@ select
             || printf('%.0f', 100 * {{ scoring_parameter('sensitivity', 'weight_spread') }})
             || ' %), it ranks '
             || case when ranking.rank_interval_low = ranking.rank_interval_high
-                then ranking.rank_interval_low || ' in ' || printf('%.0f', 100 * {{ scoring_parameter('sensitivity', 'rank_interval') }}) || ' % of '
+                then ranking.rank_interval_low || ' in '
+                    || printf('%.0f', 100 * {{ scoring_parameter('sensitivity', 'rank_interval') }}) || ' % of '
                 else 'between ' || ranking.rank_interval_low || ' and ' || ranking.rank_interval_high || ' in '
                     || printf('%.0f', 100 * {{ scoring_parameter('sensitivity', 'rank_interval') }}) || ' % of ' end
             || ranking.n_draws || ' draws (same rank in ' || printf('%.0f', 100 * ranking.rank_stability)
-            || ' %; ' || printf('%.0f', 100 * coalesce(ranking.rank_stability_data, 0)) || ' % with the data alone moving, '
+            || ' %; ' || printf('%.0f', 100 * coalesce(ranking.rank_stability_data, 0))
+            || ' % with the data alone moving, '
             || printf('%.0f', 100 * coalesce(ranking.rank_stability_weights, 0)) || ' % with the weights alone)'
-            || case when ranking.p_first > 0 then '; first in ' || printf('%.0f', 100 * ranking.p_first) || ' % of them' else '' end
+            || case when ranking.p_first > 0
+                then '; first in ' || printf('%.0f', 100 * ranking.p_first) || ' % of them' else '' end
             || '.'
             else '' end
     as varchar) as explanation

@@ -1,6 +1,6 @@
--- The problem registry's budget lines (one row per city, problem, factor and department / agency), as resolved for each city
--- from sources/problems/ (default problems merged with cities/<city>.yml) and validated by
--- pipelines/problems.py. Empty texts become null.
+-- The problem registry's budget lines (one row per city, problem, factor and department /
+-- agency), as resolved for each city from sources/problems/ (default problems merged with
+-- cities/<city>.yml) and validated by pipelines/problems.py. Empty texts become null.
 with source as (
 
     select * from {{ source('registry', 'problem_registry__budget_lines') }}
