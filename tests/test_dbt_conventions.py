@@ -15,10 +15,9 @@ import yaml
 from dbt.cli.main import dbtRunner
 
 from pipelines.catalog import city_catalogs
-from pipelines.settings import stale_after_days
 from pipelines.dbt_sources import write_dbt_sources
 from pipelines.loading import META_DDL
-from pipelines.settings import DBT_PROJECT_DIR
+from pipelines.settings import DBT_PROJECT_DIR, stale_after_days
 
 
 @pytest.fixture(scope="module")
