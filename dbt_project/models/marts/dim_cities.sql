@@ -42,14 +42,14 @@ area_types as (
                 when area_label like '%y' then left(area_label, -1) || 'ies'
                 else area_label || 's'
             end,
-            ', ' order by n_areas desc, area_label
+            ', ' order by n_areas desc, area_label asc
         ) as areas_label
     from (
         select city, replace(area_type, '_', ' ') as area_label, count(distinct area_id) as n_areas
         from values_
         where area_type <> 'city'
         group by city, area_type
-    )
+    ) as area_counts
     group by city
 
 ),

@@ -62,7 +62,7 @@ strongest as (
     qualify row_number() over (
         partition by runs.city, runs.area_type, runs.area_id, runs.indicator_id,
             runs.breakdown_type, runs.breakdown_value, runs.series_grain
-        order by levels.level_order, runs.statistic desc, runs.alert_id
+        order by levels.level_order asc, runs.statistic desc, runs.alert_id asc
     ) = 1
 
 ),

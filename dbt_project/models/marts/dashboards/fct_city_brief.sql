@@ -42,7 +42,7 @@ outcome_problem as (
     left join ranking using (city, problem_id)
     qualify row_number() over (
         partition by outcomes.city, outcomes.indicator_id
-        order by outcomes.outcome_weight desc, ranking.priority_rank nulls last, outcomes.problem_id
+        order by outcomes.outcome_weight desc, ranking.priority_rank asc nulls last, outcomes.problem_id asc
     ) = 1
 
 ),
@@ -202,8 +202,8 @@ owners as (
     where sector = 'government'
     qualify row_number() over (
         partition by city, problem_id
-        order by case authority when 'direct' then 1 when 'shared' then 2 else 3 end,
-            causal_weight desc, is_engaged desc, actor_name
+        order by case authority when 'direct' then 1 when 'shared' then 2 else 3 end asc,
+            causal_weight desc, is_engaged desc, actor_name asc
     ) = 1
 
 ),
@@ -217,12 +217,12 @@ others as (
             city, problem_id, actor_name, sector,
             row_number() over (
                 partition by city, problem_id
-                order by max(is_engaged::int) desc, max(causal_weight) desc, actor_name
+                order by max(cast(is_engaged as int)) desc, max(causal_weight) desc, actor_name
             ) as actor_order
         from actors
         where sector <> 'government'
         group by city, problem_id, actor_name, sector
-    )
+    ) as ranked_actors
     where actor_order <= 3
     group by city, problem_id
 

@@ -32,7 +32,7 @@ headline_area as (
             count(distinct area_id) as n_areas
         from values_
         group by city, indicator_id, area_type
-    )
+    ) as area_counts
     where n_areas = 1
     qualify row_number() over (
         partition by city, indicator_id
