@@ -104,6 +104,7 @@ def project_copy(folder: Path) -> Path:
     ignored = shutil.ignore_patterns("target", "logs", "__pycache__", "dbt_packages")
     for name in ("pipelines", "dbt_project", "sources"):
         shutil.copytree(REPO / name, folder / name, ignore=ignored)
+    shutil.copy(REPO / "pyproject.toml", folder)  # the dg project's config: defs are found from it
     return folder
 
 
