@@ -105,7 +105,7 @@ class Settings(BaseSettings):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"not an IANA time zone: {value!r} (e.g. America/Chicago)") from None
+            raise ValueError(f"not an IANA time zone: {value!r} (e.g. Europe/Paris)") from None
         return value
 
     @property
