@@ -307,9 +307,9 @@ def test_sql_verdicts_are_great_expectations_verdicts_on_the_real_tables(con):
 BAD_EDITS = [
     ("chicago_school_progress_reports", "graduation_4_year_school_pct_year_1 = '150'", 3),
     ("nyc_index_crimes", "index_count = '-5'", 4),
-    ("chicago_crimes", "date = '2099-01-01 00:00:00'", 2),
-    ("chicago_crimes", "primary_type = 'ALIEN ABDUCTION'", 5),
-    ("chicago_unemployment_rate", "ilcook1urn = 'n/a'", 1),
+    ("chicago_crimes", "occurred_at = '2099-01-01 00:00:00'", 2),
+    ("chicago_crimes", "offense_type = 'ALIEN ABDUCTION'", 5),
+    ("chicago_unemployment_rate", "unemployment_rate = 'n/a'", 1),
     ("nyc_graduation_outcomes", "cohort_size = ''", 40),
     ("chicago_building_permits", "latitude = 'north'", 2),
 ]
