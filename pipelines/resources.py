@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 
+import duckdb
 from dagster_dbt import DbtCliResource
 from dagster_duckdb import DuckDBResource
 
@@ -12,13 +15,27 @@ from pipelines.child_processes import dbt_executable
 from pipelines.settings import paths
 
 
+class WarehouseResource(DuckDBResource):
+    """DuckDBResource whose connection is closed when the block raises too: dagster-duckdb
+    closes it only after a block that succeeds, so a refused load kept the file open (and
+    DuckDB's lock held) in this process until garbage collection."""
+
+    @contextmanager
+    def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        with super().get_connection() as con:
+            try:
+                yield con
+            finally:
+                con.close()
+
+
 def warehouse_resource() -> DuckDBResource:
     """A short-lived connection per use, so no process holds the file between steps."""
     warehouse = paths().warehouse
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     # dbt runs in a subprocess and finds the same file through this variable (profiles.yml).
     os.environ["CIVIC_WAREHOUSE"] = str(warehouse)
-    return DuckDBResource(database=str(warehouse))
+    return WarehouseResource(database=str(warehouse))
 
 
 def dbt_resource() -> DbtCliResource:

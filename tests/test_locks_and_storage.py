@@ -198,3 +198,24 @@ def test_a_read_only_file_system_is_one_clear_line(built_warehouse, small_disk):
     assert "read-only" in result.stderr and "previous data are intact" in result.stderr
     assert "Traceback" not in result.stderr
     assert digest(home / "civic.duckdb") == before
+
+
+@pytest.mark.parametrize("raises", [False, True])
+def test_a_step_that_raises_does_not_keep_the_warehouse_open(tmp_path, raises):
+    """A refused load raises inside the connection block; the connection must be closed then
+    too, or this process keeps DuckDB's lock and the next step (dbt, a reader) cannot open the
+    file (dagster-duckdb closes it only after a block that succeeds)."""
+    from pipelines.resources import WarehouseResource
+
+    warehouse = tmp_path / "w.duckdb"
+    with pytest.raises(RuntimeError) as refused:  # noqa: PT012 - the block is the subject
+        with WarehouseResource(database=str(warehouse)).get_connection() as con:
+            con.execute("create table t as select 1 as x")
+            if raises:
+                raise RuntimeError("load refused")
+            raise_after = RuntimeError("after the block")
+        raise raise_after
+    # `refused` keeps the traceback (and with it any connection a frame still holds) alive.
+    with duckdb.connect(str(warehouse), read_only=True) as reader:
+        assert reader.execute("select x from t").fetchone() == (1,)
+    assert refused.value is not None

@@ -119,7 +119,13 @@ def test_city_selection_keeps_only_that_citys_raw_assets_and_all_transforms():
     assert "raw/chicago_crimes" in every and "raw/chicago_crimes" not in nyc
     assert "raw/nyc_shooting_incidents" in nyc
     assert {"marts/fct_indicator_values", "exports/marts_parquet"} <= nyc
-    assert every - nyc == {k for k in every if k.startswith("raw/chicago_")}
+    others = {
+        f"raw/{dataset.raw_table}"
+        for catalog in city_catalogs()
+        if catalog.city != "nyc"
+        for dataset in catalog.datasets.values()
+    }
+    assert every - nyc == others
 
 
 def test_unknown_city_is_a_clear_error():
@@ -128,7 +134,11 @@ def test_unknown_city_is_a_clear_error():
     from pipelines.catalog import CatalogError
     from pipelines.runs import RunRequest, selected_keys
 
-    with pytest.raises(CatalogError, match="no catalog for city 'gotham'.*chicago, nyc"):
+    import re
+
+    known = ", ".join(sorted(catalog.city for catalog in city_catalogs()))
+    expected = f"no catalog for city 'gotham' in sources/cities (known: {known})"
+    with pytest.raises(CatalogError, match=re.escape(expected)):
         selected_keys(RunRequest(city="gotham"))
 
 
@@ -250,8 +260,8 @@ datasets:
     cadence: monthly
     domain: development
     feeds: unemployment
-    # The real FRED file, with the rate mapped to a column it does not have: the critical
-    # required_columns rule refuses the load.
+    # The real FRED file, with the rate mapped to a column it does not have: the load is
+    # refused before anything is replaced.
     columns: {date: Date, unemployment_rate: RATE}
     constants: {area: "17031"}
     area_type: county
@@ -283,9 +293,9 @@ def test_a_refused_load_on_one_city_does_not_stop_the_others_models(
     built_warehouse, tmp_path, monkeypatch, capsys
 ):
     """Two cities load in one run: Chicago's unemployment file changed (its file index is
-    forgotten), Brokentown's load fails its blocking required-columns check. The run exits 1
-    naming Brokentown and the rule; Chicago's table is reloaded and the canonical model and
-    marts downstream of it are rebuilt and exported."""
+    forgotten), Brokentown's load is refused (its mapped column is not in the file). The
+    run exits 1 naming Brokentown, the dataset and the missing column; Chicago's table is
+    reloaded and the canonical model and marts downstream of it are rebuilt and exported."""
     monkeypatch.setattr("pipelines.definitions.defs", with_refused_city(tmp_path))
     export = paths().exports / "fct_indicator_values.parquet"
     before = export.stat().st_mtime_ns
@@ -298,7 +308,7 @@ def test_a_refused_load_on_one_city_does_not_stop_the_others_models(
     out, err = capsys.readouterr()
     assert "Not loaded (previous data kept; the rest of the run went on):" in err
     line = next(line for line in err.splitlines() if line.startswith("  brokentown."))
-    assert "unemployment_rate" in line and "required_columns" in line and "refused" in line
+    assert "unemployment_rate" in line and "'RATE'" in line and "update the catalog" in line
     assert "with 1 failed load(s)" in err
     assert "Transform: " in out and "model(s) rebuilt" in out
     assert export.stat().st_mtime_ns > before
