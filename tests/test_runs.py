@@ -129,12 +129,12 @@ def test_city_selection_keeps_only_that_citys_raw_assets_and_all_transforms():
 
 
 def test_unknown_city_is_a_clear_error():
+    import re
+
     import pytest
 
     from pipelines.catalog import CatalogError
     from pipelines.runs import RunRequest, selected_keys
-
-    import re
 
     known = ", ".join(sorted(catalog.city for catalog in city_catalogs()))
     expected = f"no catalog for city 'gotham' in sources/cities (known: {known})"
