@@ -172,8 +172,15 @@ class Tab:
         self.page.on("pageerror", lambda exc: self.errors.append(f"page error: {exc}"))
         self.page.on("request", self._on_request)
         self.page.on("requestfailed", self._on_failed)
+        # Requests this page has open, and when one last started or ended:
+        # Chromium's "networkidle" sometimes never comes after many pages in one context
+        # with nothing open, so the tests track the requests themselves.
+        self.in_flight: dict = {}  # Request -> start
+        self.last_activity = time.monotonic()
+        self.page.on("requestfinished", self._on_finished)
 
     def _on_request(self, request) -> None:
+        self.in_flight[request] = self.last_activity = time.monotonic()
         if (
             request.url.startswith(("data:", "blob:"))
             or urlparse(request.url).hostname == "127.0.0.1"
@@ -181,15 +188,30 @@ class Tab:
             return
         self.foreign.append(request.url)
 
+    def _on_finished(self, request) -> None:
+        self.in_flight.pop(request, None)
+        self.last_activity = time.monotonic()
+
     def _on_failed(self, request) -> None:
+        self._on_finished(request)
         # Evidence aborts the fetch of a prerendered result once it runs the query itself.
         if "ERR_ABORTED" not in (request.failure or ""):
             self.failed.append(f"{request.url} {request.failure}")
 
     def open(self, path: str) -> None:
         self.errors.clear()
-        self.page.goto(self.base_url + path, wait_until="networkidle", timeout=TIMEOUT_MS)
+        self.page.goto(self.base_url + path, wait_until="load", timeout=TIMEOUT_MS)
         self.settle()
+
+    def wait_for_requests(self, quiet_ms: int = 500) -> None:
+        """No request open for `quiet_ms` (what Playwright's "networkidle" means)."""
+        deadline = time.monotonic() + TIMEOUT_MS / 1000
+        while self.in_flight or time.monotonic() - self.last_activity < quiet_ms / 1000:
+            if time.monotonic() > deadline:
+                now = time.monotonic()
+                still = {r.url: f"{now - start:.0f} s" for r, start in self.in_flight.items()}
+                raise AssertionError(f"{self.page.url}: requests still open: {still}")
+            self.page.wait_for_timeout(100)
 
     def settle(self) -> None:
         """Let in-browser queries finish: the layout marks <html data-queries="idle">.
@@ -197,7 +219,7 @@ class Tab:
         A query starts a moment after the input that triggers it changes, so idle must hold
         across a short pause.
         """
-        self.page.wait_for_load_state("networkidle", timeout=TIMEOUT_MS)
+        self.wait_for_requests()
         for _ in range(2):
             self.page.wait_for_function(
                 "() => document.documentElement.dataset.queries === 'idle'"
@@ -449,7 +471,8 @@ def test_city_survives_a_page_change_and_a_reload(site, browser, cities):
         _wait_text(tab.page, "h1", city_name)
         assert tab.page.input_value("[data-testid=choice-city]") == city
         assert parse_qs(urlparse(tab.page.url).query).get("city") == [city]
-        tab.page.reload(wait_until="networkidle")
+        tab.page.reload(wait_until="load")
+        tab.settle()
         _wait_text(tab.page, "h1", city_name)
         assert tab.page.input_value("[data-testid=choice-city]") == city
         assert city_name in tab.page.title()

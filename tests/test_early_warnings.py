@@ -297,3 +297,62 @@ def test_planted_spike_raises_an_alert_at_the_right_day_and_area(built_warehouse
     assert month_alert[1] == 0 and month_alert[2] > 100, month_alert  # fell to 0
     assert "Near North Side" in month_alert[3] and "fell to 0" in month_alert[3]
     assert other_areas == 0
+
+
+def test_expected_false_alerts_per_week_recomputed_from_the_tests(built_warehouse):
+    """Each period's tests and flags are spread over the weeks of that period (a 28-day
+    February is 7/28 of a month's tests per week, a 31-day month 7/31), then averaged; the
+    board's 'all' row sums the grains. Recomputed here in Python from the FDR table."""
+    import calendar
+
+    ranks = {"watch": 1, "warning": 2, "alert": 3}
+    alpha = {"watch": 0.025, "warning": 0.005, "alert": 0.001}
+    target = {"watch": 0.10, "warning": 0.05, "alert": 0.01}
+
+    def weeks_share(grain, day) -> float:
+        if grain == "day":
+            return 7.0
+        if grain == "week":
+            return 1.0
+        if grain == "month":
+            return 7.0 / calendar.monthrange(day.year, day.month)[1]
+        return 7.0 / (366 if calendar.isleap(day.year) else 365)
+
+    with _connect(built_warehouse) as con:
+        rows = con.execute(
+            "select city, series_grain, period_start, level from intermediate.int_early_warning_fdr"
+        ).fetchall()
+        mart = {
+            (city, grain, level): (tests, reported, expected, without)
+            for city, grain, level, tests, reported, expected, without in con.execute(
+                "select city, series_grain, level, tests_per_week, reported_per_week, "
+                "expected_false_per_week, expected_false_per_week_without_control "
+                "from marts.fct_early_warning_false_alerts"
+            ).fetchall()
+        }
+    periods = defaultdict(lambda: [0, defaultdict(int)])  # (city, grain, period) -> tests, flags
+    for city, grain, period, flag in rows:
+        cell = periods[(city, grain, period)]
+        cell[0] += 1
+        for level, rank in ranks.items():
+            cell[1][level] += ranks.get(flag, 0) >= rank
+    expected = defaultdict(lambda: [0.0, 0.0, 0])
+    for (city, grain, period), (tests, flags) in periods.items():
+        share = weeks_share(grain, period)
+        for level in ranks:
+            cell = expected[(city, grain, level)]
+            cell[0] += tests * share
+            cell[1] += flags[level] * share
+            cell[2] += 1
+    totals = defaultdict(lambda: [0.0, 0.0, 0.0, 0.0])
+    months_differ = False
+    for (city, grain, level), (tests, reported, n) in expected.items():
+        got = mart[(city, grain, level)]
+        want = (tests / n, reported / n, target[level] * reported / n, alpha[level] * tests / n)
+        assert got == pytest.approx(want, rel=1e-9), (city, grain, level)
+        months_differ |= grain == "month" and n > 1
+        for i, value in enumerate(want):
+            totals[(city, level)][i] += value
+    assert months_differ, "the data should hold months of different lengths"
+    for (city, level), want in totals.items():
+        assert mart[(city, "all", level)] == pytest.approx(want, rel=1e-9), (city, level)

@@ -64,9 +64,10 @@ by_grain as (
         any_value(per_period.alpha) as alpha,
         any_value(per_period.fdr_target) as fdr_target,
         count(*) as periods,
-        -- per period, then per week
-        sum(per_period.tests) / count(*) * any_value(per_period.weeks_share) as tests_per_week,
-        sum(per_period.reported) / count(*) * any_value(per_period.weeks_share) as reported_per_week,
+        -- each period's count spread over its own weeks (months and years differ in
+        -- length), averaged over the periods
+        avg(per_period.tests * per_period.weeks_share) as tests_per_week,
+        avg(per_period.reported * per_period.weeks_share) as reported_per_week,
         max(latest.latest_period) as latest_period,
         sum(per_period.tests) filter (where per_period.period_start = latest.latest_period) as tests_latest,
         sum(per_period.reported) filter (where per_period.period_start = latest.latest_period) as reported_latest
