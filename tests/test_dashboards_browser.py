@@ -791,8 +791,10 @@ def test_funnel_plot_has_one_point_per_area_of_the_warehouse(site, browser, ware
                 ).fetchall()
             )
             tab.open(f"/neighbourhoods/?city={city}&indicator={indicator_id}:{area_type}")
-            tab.page.locator("[data-testid=area-funnel] [data-testid=funnel-point]").first.wait_for(
-                timeout=TIMEOUT_MS
+            tab.page.wait_for_function(
+                "() => document.querySelectorAll("
+                "'[data-testid=area-funnel] [data-testid=funnel-point]').length > 0",
+                timeout=TIMEOUT_MS,
             )
             tab.settle()
             points = tab.page.evaluate(
