@@ -21,6 +21,7 @@ import threading
 from pathlib import Path
 
 from pipelines import site_server
+from pipelines.generations import current_generation
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DASHBOARDS_DIR = REPO_ROOT / "dashboards"
@@ -59,8 +60,12 @@ def required_exports(dashboards_dir: Path = DASHBOARDS_DIR) -> list[str]:
 
 
 def stage_exports(exports_dir: Path, dashboards_dir: Path = DASHBOARDS_DIR) -> list[Path]:
-    """Copy all ``*.parquet`` in ``exports_dir`` to ``dashboards/exports/``, replacing old ones."""
-    exports_dir = Path(exports_dir)
+    """Copy all ``*.parquet`` in ``exports_dir`` to ``dashboards/exports/``, replacing old ones.
+
+    ``exports/`` links to the current export generation: it is resolved once, so a run that
+    publishes a new generation meanwhile cannot give the site files of two generations.
+    """
+    exports_dir = current_generation(Path(exports_dir)) or Path(exports_dir)
     if not exports_dir.is_dir():
         raise DashboardBuildError(
             "stage exports",

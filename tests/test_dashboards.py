@@ -6,6 +6,7 @@ import gzip
 import http.client
 import json
 import os
+import shutil
 import sys
 import threading
 import urllib.error
@@ -297,3 +298,30 @@ def test_accept_encoding_parsing():
     assert site_server.accepted_encodings("gzip, deflate, br") == {"gzip", "deflate", "br"}
     assert site_server.accepted_encodings("br;q=0, gzip;q=0.5") == {"gzip"}
     assert site_server.accepted_encodings(None) == set()
+
+
+def test_stage_exports_reads_one_generation_while_a_run_swaps_the_link(tmp_path, monkeypatch):
+    """A run that publishes a new export generation during staging (the `exports` link moves
+    after the first file is copied) does not give the site files of both generations."""
+    project = _project(tmp_path, "fct_indicator_values", "dim_indicators")
+    names = ("dim_indicators.parquet", "fct_indicator_values.parquet")
+    old, new = tmp_path / "gen-old", tmp_path / "gen-new"
+    for folder, content in ((old, b"old"), (new, b"new")):
+        folder.mkdir()
+        for name in names:
+            (folder / name).write_bytes(content)
+    link = tmp_path / "exports"
+    link.symlink_to(old)
+    copy = shutil.copy2
+
+    def copy_then_swap(src, dst):
+        copied = copy(src, dst)
+        if link.resolve() == old:  # a run publishes the new generation
+            link.unlink()
+            link.symlink_to(new)
+        return copied
+
+    monkeypatch.setattr(dashboards.shutil, "copy2", copy_then_swap)
+    staged = dashboards.stage_exports(link, project)
+    assert link.resolve() == new  # the swap did happen mid-way
+    assert [path.read_bytes() for path in staged] == [b"old", b"old"]
