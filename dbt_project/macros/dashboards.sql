@@ -58,11 +58,12 @@
       fiscal_year       canonical spending                              -> year
     A table with none of them gives no row; fct_data_health then falls back to the latest
     indicator period of the same city and domain and says so. Tables that do not exist yet (a
-    dataset never loaded) are skipped. Run-time only: at parse time it compiles to no rows.
+    dataset never loaded) are skipped. Run-time only: at parse time, or before the first load
+    wrote meta.datasets (e.g. sqlfluff compiling against an empty warehouse), no rows.
 -#}
 {% macro dataset_latest_periods(datasets_relation) -%}
     {%- set selects = [] -%}
-    {%- if execute -%}
+    {%- if execute and load_relation(datasets_relation) is not none -%}
         {%- set tables = run_query("select distinct raw_table from " ~ datasets_relation ~ " order by raw_table").columns[0].values() -%}
         {%- for raw_table in tables -%}
             {%- set relation = adapter.get_relation(database=target.database, schema='raw', identifier=raw_table) -%}
