@@ -8,7 +8,7 @@ PYTHON ?= python3
 UV := .tools/bin/uv
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install browser-deps demo run dashboards test lint ui clean
+.PHONY: install browser-deps demo run dashboards test test-fast lint ui clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -45,6 +45,10 @@ lint: install
 
 test: lint browser-deps
 	$(UV) run pytest
+
+# The quick loop: everything but the tests that need a pipeline run or a browser.
+test-fast: install
+	$(UV) run pytest -m "not slow and not browser"
 
 ui: install
 	$(UV) run civic ui
