@@ -172,20 +172,29 @@ def test_freshness_windows_are_configurable():
         freshness_windows({"CIVIC_FRESHNESS_DAYS": "daily=soon"})
 
 
-def test_stale_dataset_fails_its_check_and_notifies_the_webhook(defs, monkeypatch):
-    from dagster._core.definitions.asset_checks.asset_check_factories.freshness_checks import (
-        last_update,
-    )
+def test_stale_dataset_fails_its_check_and_notifies_the_webhook():
+    """A daily window of one second (the `windows` argument, Dagster's public API) makes the
+    crimes stale a moment after their load, while yearly population stays fresh."""
+    import time
 
-    checks = freshness_checks()
+    from dagster import Definitions
+
+    from pipelines.definitions import defs as location
+    from pipelines.freshness import freshness_sensor
+
+    checks = freshness_checks(windows={"daily": timedelta(seconds=1)})
+    defs = Definitions(
+        assets=list(location.assets or ()),
+        asset_checks=checks,
+        sensors=[freshness_sensor(checks)],
+        resources=location.resources,
+    )
     repo = defs.get_repository_def()
     population = AssetKey(["raw", "nyc_population"])
     with DagsterInstance.ephemeral() as instance, WebhookServer() as hook:
         for key in (CRIMES, population):
             instance.report_runless_asset_event(AssetMaterialization(key))
-        # Three days later: daily crimes (2-day window) is stale, yearly population is not.
-        later = datetime.now(UTC).timestamp() + 3 * 86400
-        monkeypatch.setattr(last_update, "get_current_timestamp", lambda: later)
+        time.sleep(1.5)  # past the daily window, far inside the yearly one
 
         sensor = repo.get_sensor_def("freshness_checks")
         request, _ = evaluate(sensor, defs, instance)
