@@ -20,9 +20,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date, datetime
 
-from dagster import AssetKey, Backoff, Jitter, RetryPolicy
+from dagster import Backoff, Jitter, RetryPolicy
 
-from pipelines.assets.raw import raw_asset_key
 from pipelines.catalog import Dataset, city_catalogs
 
 WAREHOUSE_WRITER_TAG = "civic/warehouse-writer"
@@ -75,13 +74,6 @@ def catalog_datasets() -> Iterable[tuple[str, str, Dataset]]:
     for catalog in city_catalogs():
         for name, dataset in catalog.datasets.items():
             yield catalog.city, name, dataset
-
-
-def is_dated(key: AssetKey) -> bool:
-    return any(
-        raw_asset_key(dataset) == key and dataset.partitioning is not None
-        for _, _, dataset in catalog_datasets()
-    )
 
 
 def jobs() -> list:

@@ -61,10 +61,6 @@ class CanonicalTable(Strict):
             raise ValueError(f"required / one_of name columns not in `columns`: {unknown}")
         return self
 
-    @property
-    def optional(self) -> list[str]:
-        return [name for name in self.columns if name not in self.required]
-
     def missing(self, provided: set[str]) -> list[str]:
         """What `provided` (mapped or constant columns) lacks to feed this table."""
         missing = [name for name in self.required if name not in provided]

@@ -172,7 +172,6 @@ class Census(Strict):
         return value
 
 
-CityPopulation = Literal["census_place", "census_counties"] | str
 SpendingKind = Literal["appropriations", "expenditures"]
 
 

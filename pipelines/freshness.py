@@ -34,9 +34,8 @@ from dagster import (
 )
 
 from pipelines.schedules import cadence_assets
-from pipelines.settings import FRESHNESS_DAYS, SettingsError, settings
+from pipelines.settings import SettingsError, settings
 
-DEFAULT_WINDOWS = {cadence: timedelta(days=days) for cadence, days in FRESHNESS_DAYS.items()}
 FRESHNESS_CHECK_NAME = "freshness_check"  # the name Dagster gives each asset's check
 WINDOWS_ENV = "CIVIC_FRESHNESS_DAYS"
 
