@@ -36,10 +36,6 @@ from dagster import (
 from pipelines.schedules import cadence_assets
 from pipelines.settings import SettingsError, settings
 
-FRESHNESS_CHECK_NAME = "freshness_check"  # the name Dagster gives each asset's check
-WINDOWS_ENV = "CIVIC_FRESHNESS_DAYS"
-
-
 # `CIVIC_FRESHNESS_DAYS` cannot be read (a settings error naming the variable).
 FreshnessConfigError = SettingsError
 

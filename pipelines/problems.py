@@ -166,13 +166,6 @@ class CityProblem:
     notes: str
 
 
-def _relative(path: Path, base: Path) -> str:
-    try:
-        return str(path.relative_to(base.parent))
-    except ValueError:
-        return str(path)
-
-
 def _read(path: Path) -> object:
     try:
         document = yaml.safe_load(path.read_text())

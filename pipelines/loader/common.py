@@ -82,10 +82,6 @@ def quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
-def raw_relation(table: str) -> str:
-    return f"{RAW_SCHEMA}.{quote(table)}"
-
-
 def column_name(published: str) -> str:
     """Published column name -> snake_case SQL name ('Primary Type' -> 'primary_type')."""
     spaced = re.sub(r"([a-z])([A-Z])", r"\1_\2", published.strip())
