@@ -283,3 +283,22 @@ def test_the_date_is_parsed_once_its_rules_report_the_rows_it_quarantined(con):
     for name in ("occurred_at_not_null", "occurred_at_parses"):
         assert checks[name].passed
         assert checks[name].observed == "1 row(s) quarantined at load (meta.quarantined_rows)"
+
+
+def test_a_bundled_load_does_not_import_the_network_stack():
+    """pipelines.connectors imports its connectors on first use: loading bundled files must
+    not pay for httpx and the portal connectors at start-up."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from pipelines.sources import DataSources\n"
+        "from pipelines.loading import load_raw_table\n"
+        "from pipelines.connectors import FileConnector, ConnectorError\n"
+        "loaded = sorted(m for m in ('httpx', 'tenacity', 'pipelines.connectors.http',\n"
+        "    'pipelines.connectors.socrata') if m in sys.modules)\n"
+        "print(loaded)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
