@@ -32,7 +32,7 @@ class UsageError(ValueError):
 USER_ERRORS = {
     "pipelines.cli:UsageError": 2,
     "pipelines.backfill:BackfillError": 2,
-    "pipelines.freshness:FreshnessConfigError": 2,
+    "pipelines.settings:SettingsError": 2,  # pipelines.freshness.FreshnessConfigError too
     "pipelines.catalog:CatalogError": 1,
     "pipelines.canonical:CanonicalError": 1,
     "pipelines.interventions:RegistryError": 1,  # pipelines.problems.RegistryError too
