@@ -170,6 +170,12 @@ class Paths:
     def dagster_home(self) -> Path:
         return self.home / "dagster"
 
+    @property
+    def dbt_builds(self) -> Path:
+        """One dbt target folder per build (logs, run_results.json): a run writes nothing
+        into the project, so an installed, read-only checkout works."""
+        return self.home / "dbt"
+
 
 def paths() -> Paths:
     """The current run's paths (read from the environment each time, so tests can redirect)."""

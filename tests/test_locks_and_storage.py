@@ -4,6 +4,8 @@
   the reader's process, or waits for it with `--wait`.
 - Disk full and a read-only file system, simulated with a small tmpfs mounted for the test
   (skipped where this user cannot mount): one clear line, rc 1, no traceback, data intact.
+- Permission denied (root runs civic without the capabilities that bypass file permissions):
+  a home the run cannot write, a warehouse file it cannot write.
 """
 
 from __future__ import annotations
@@ -214,6 +216,51 @@ def test_a_read_only_file_system_is_one_clear_line(built_warehouse, small_disk):
     assert "read-only" in result.stderr and "previous data are intact" in result.stderr
     assert "Traceback" not in result.stderr
     assert digest(home / "civic.duckdb") == before
+
+
+def without_override() -> list[str]:
+    """A command prefix under which file permissions hold for this user: root keeps its uid
+    but loses the capabilities that bypass them (an ordinary user needs nothing)."""
+    if os.geteuid() != 0:
+        return []
+    if shutil.which("setpriv") is None:
+        pytest.skip("needs setpriv to run civic as root without CAP_DAC_OVERRIDE")
+    return ["setpriv", "--bounding-set=-dac_override,-dac_read_search", "--inh-caps=-all"]
+
+
+@pytest.mark.parametrize("unwritable", ["home", "warehouse"])
+def test_permission_denied_is_one_clear_line_and_the_data_stay_intact(home, unwritable):
+    """A run whose user may not write its home (or only not the warehouse file): the one line
+    names what it could not write, and the warehouse is untouched."""
+    warehouse = home / "civic.duckdb"
+    if unwritable == "home":
+        home.chmod(0o555)
+        denied = home / "dagster"
+    else:
+        warehouse.chmod(0o444)
+        denied = warehouse
+    before = digest(warehouse)
+    env = {**os.environ, "CIVIC_HOME": str(home), "DAGSTER_HOME": str(home / "dagster")}
+    env.pop("CIVIC_WAREHOUSE", None)
+    try:
+        result = subprocess.run(
+            [*without_override(), sys.executable, "-m", "pipelines.cli", "run", "--full-refresh"],
+            cwd=PROJECT_ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+    finally:
+        home.chmod(0o755)
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.startswith("civic run:")]
+    assert len(lines) == 1, result.stderr
+    assert f"permission denied writing {denied}" in lines[0], lines[0]
+    assert "previous data are intact" in lines[0] and "write access" in lines[0]
+    assert "Traceback" not in result.stderr
+    assert digest(warehouse) == before
 
 
 @pytest.mark.parametrize("raises", [False, True])

@@ -13,6 +13,7 @@ things keep it close to plain dbt's cost:
   whose fingerprints are unchanged is not rebuilt, nor are its tests run again.
 """
 
+import errno
 import hashlib
 import json
 import os
@@ -37,8 +38,9 @@ from pipelines.settings import DBT_PROJECT_DIR, DBT_TARGET_DIR, paths
 # partial-parse cache: set it before the manifest is prepared so the cache matches the runs.
 os.environ.setdefault("CIVIC_WAREHOUSE", str(paths().warehouse))
 
-# Runs keep their own target folder (manifest, parse cache, one folder per build): dbt run by
-# hand writes dbt_project/target/, whose manifest may hold paths relative to another folder.
+# Runs keep their own manifest and parse cache (dbt run by hand writes dbt_project/target/,
+# whose manifest may hold paths relative to another folder); each build's own target folder
+# (logs, run_results.json) is under the run's home, so a run writes nothing else in the project.
 dbt_project = DbtProject(
     project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR, target_path=DBT_TARGET_DIR
 )
@@ -239,13 +241,23 @@ def _succeeded(target_path: Path) -> list[str]:
 
 
 def _keep_parse_cache(target_path: Path) -> None:
-    """The build's partial-parse cache becomes the next build's (same profile, same files)."""
+    """The build's partial-parse cache becomes the next build's (same profile, same files).
+
+    The cache lives beside the manifest in the project; where the project is read-only (an
+    installed checkout run by another user) it is not kept and the next build parses in full.
+    """
     built = target_path / "partial_parse.msgpack"
     kept = DBT_TARGET_DIR / "partial_parse.msgpack"
     if built.exists():
         partial = kept.with_suffix(".partial")
-        shutil.copyfile(built, partial)
-        os.replace(partial, kept)
+        try:
+            shutil.copyfile(built, partial)
+            os.replace(partial, kept)
+        except PermissionError:
+            pass
+        except OSError as error:
+            if error.errno != errno.EROFS:
+                raise
     runs = sorted(
         (p for p in target_path.parent.glob("build-*") if p.is_dir()),
         key=lambda p: p.stat().st_mtime,
@@ -255,10 +267,10 @@ def _keep_parse_cache(target_path: Path) -> None:
 
 
 def build_target(run_id: str) -> Path:
-    """A fresh target folder for one build, under the runs' own target folder, starting from
-    the runs' parse cache (dagster-dbt would otherwise copy the one in dbt_project/target/,
-    which a hand-run dbt may have written for another working directory)."""
-    target = DBT_TARGET_DIR / f"build-{run_id[:8]}-{uuid.uuid4().hex[:6]}"
+    """A fresh target folder for one build, under the run's home (`paths().dbt_builds`),
+    starting from the runs' parse cache (dagster-dbt would otherwise copy the one in
+    dbt_project/target/, which a hand-run dbt may have written for another working directory)."""
+    target = paths().dbt_builds / f"build-{run_id[:8]}-{uuid.uuid4().hex[:6]}"
     target.mkdir(parents=True)
     cache = DBT_TARGET_DIR / "partial_parse.msgpack"
     if cache.exists():

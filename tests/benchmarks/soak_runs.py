@@ -8,8 +8,11 @@ repository root:
 
 What it does, in a fresh CIVIC_HOME (--home, emptied first):
 
-1. run 1 is never killed; its duration sets the kill window; two of runs 2..10 (seeded
-   random) are SIGKILLed at a random point between 5 % and 95 % of that duration;
+1. every run is `civic run --full-refresh`, so each rebuilds every model and switches to a new
+   export generation (a run over unchanged data rebuilds and exports nothing: it would test
+   nothing; `--plain` runs them so); run 1 is never killed and its duration sets the kill
+   window; two of runs 2..10 (seeded random) are SIGKILLed at a random point between 5 % and
+   95 % of that duration;
    `--budget-minutes` stops starting runs after that long (the checks below still run);
 2. all along, a reader process reads the current export generation in a loop, as the
    dashboards and `civic publish` do: resolve `exports/` once, read the manifest and every
@@ -159,6 +162,9 @@ def main() -> int:
     parser.add_argument("--home", type=Path, default=Path("/tmp/civic-soak"))
     parser.add_argument("--out", type=Path)
     parser.add_argument(
+        "--plain", action="store_true", help="plain `civic run`s, not --full-refresh"
+    )
+    parser.add_argument(
         "--budget-minutes",
         type=float,
         help="start no run after this long (a loaded machine); the checks still run at the end",
@@ -183,7 +189,7 @@ def main() -> int:
                 print(f"budget of {args.budget_minutes:g} min reached: stopping", flush=True)
                 break
             started = time.monotonic()
-            process = civic(home, "run")
+            process = civic(home, "run", *([] if args.plain else ["--full-refresh"]))
             kill_at = None
             if number in killed_runs:
                 kill_at = rng.uniform(0.05, 0.95) * window
