@@ -21,6 +21,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from warehouse_prints import table_prints
 
 from pipelines.locking import WarehouseBusy, warehouse_writer
 from pipelines.settings import PROJECT_ROOT
@@ -58,36 +59,6 @@ def open_reader(warehouse: Path, seconds: float, *write: str) -> subprocess.Pope
 
 def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-LOAD_COLUMNS = {"_load_id", "_loaded_at"}  # differ between two loads of the same file
-
-
-def table_prints(warehouse: Path) -> dict[str, tuple]:
-    """Rows and a content hash of every data table (load bookkeeping columns left out: a load
-    that finished before the disk filled holds the same rows under a new load id), read-only.
-    The `meta` schema (load log, check results, file index) is the run's record: left out."""
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        tables = con.execute(
-            "select table_schema, table_name from information_schema.tables "
-            "where table_type = 'BASE TABLE' and table_schema <> 'meta'"
-        ).fetchall()
-        prints = {}
-        for schema, name in tables:
-            columns = ", ".join(
-                f'"{column}"'
-                for (column,) in con.execute(
-                    "select column_name from information_schema.columns "
-                    "where table_schema = ? and table_name = ? order by ordinal_position",
-                    [schema, name],
-                ).fetchall()
-                if column not in LOAD_COLUMNS
-            )
-            prints[f"{schema}.{name}"] = con.execute(
-                f"select count(*), coalesce(sum(hash(t)::hugeint), 0) "
-                f'from (select {columns} from {schema}."{name}") t'
-            ).fetchone()
-        return prints
 
 
 @pytest.fixture

@@ -3,45 +3,11 @@
 import duckdb
 import polars as pl
 from dagster import AssetKey
+from warehouse_prints import table_prints
 
 from pipelines.catalog import city_catalogs
 from pipelines.cli import main
 from pipelines.settings import SOURCES_DIR, paths
-
-SCHEMAS = ("raw", "seeds", "staging", "intermediate", "marts")
-LOAD_COLUMNS = {"_load_id", "_loaded_at"}  # differ by design between runs
-# Operational history: each run adds its loads, by design.
-RUN_HISTORY = {"staging.stg_meta__load_log", "marts.fct_data_health"}
-
-
-def fingerprint(warehouse) -> dict[str, tuple[int, int]]:
-    """Rows and an order-independent content hash of every table, load metadata excluded."""
-    prints = {}
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        tables = con.execute(
-            "select table_schema, table_name from information_schema.tables "
-            "where table_schema in ? and table_type = 'BASE TABLE'",
-            [list(SCHEMAS)],
-        ).fetchall()
-        for schema, table in tables:
-            if f"{schema}.{table}" in RUN_HISTORY:
-                continue
-            # Doubles are compared to 1e-9: parallel sums add in varying order, so the last
-            # bits of a float total may differ between two runs of the same data.
-            selected = ", ".join(
-                f'round("{name}", 9)' if data_type == "DOUBLE" else f'"{name}"'
-                for name, data_type in con.execute(
-                    "select column_name, data_type from information_schema.columns "
-                    "where table_schema = ? and table_name = ?",
-                    [schema, table],
-                ).fetchall()
-                if name not in LOAD_COLUMNS
-            )
-            prints[f"{schema}.{table}"] = con.execute(
-                f"select count(*), coalesce(sum(hash(row_values)::hugeint), 0) "
-                f'from (select {selected} from {schema}."{table}") as row_values'
-            ).fetchone()
-    return prints
 
 
 def test_definitions_have_one_raw_asset_per_dataset_wired_to_dbt():
@@ -103,10 +69,10 @@ def test_exports_match_the_marts(built_warehouse):
 
 
 def test_second_run_gives_the_same_warehouse(built_warehouse, capsys):
-    before = fingerprint(built_warehouse)
+    before = table_prints(built_warehouse)
     assert main(["run"]) == 0
     output = capsys.readouterr().out
-    assert fingerprint(built_warehouse) == before
+    assert table_prints(built_warehouse) == before
     assert "raw.chicago_crimes" in output and str(built_warehouse) in output
     assert "crime" in output and "indicators" in output
 

@@ -45,8 +45,8 @@ from pathlib import Path
 import duckdb
 
 ROOT = Path(__file__).resolve().parents[2]
-SKIP_COLUMNS = {"_load_id", "_loaded_at"}
-HISTORY = {"staging.stg_meta__load_log", "marts.fct_data_health"}  # grow by one load per run
+sys.path.insert(0, str(ROOT / "tests"))
+from warehouse_prints import content, table_prints  # noqa: E402
 
 READER = r"""
 import json, sys, time
@@ -77,42 +77,8 @@ out.write_text(json.dumps({"reads": reads, "mixed": mixed, "errors": errors,
 """
 
 
-def table_prints(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[int, int]]:
-    tables = con.execute(
-        "select table_schema, table_name from information_schema.tables "
-        "where table_type = 'BASE TABLE' and table_schema in ('raw', 'staging', 'marts')"
-    ).fetchall()
-    prints = {}
-    for schema, table in tables:
-        name = f"{schema}.{table}"
-        if name in HISTORY:
-            continue
-        # Doubles to 1e-9, as tests/test_runs.py: parallel sums add in varying order, so the
-        # last bits of a float total differ between two runs of the same data.
-        columns = [
-            f'round("{c}", 9)' if kind == "DOUBLE" else f'"{c}"'
-            for c, kind in con.execute(
-                "select column_name, data_type from information_schema.columns "
-                "where table_schema = ? and table_name = ? order by ordinal_position",
-                [schema, table],
-            ).fetchall()
-            if c not in SKIP_COLUMNS
-        ]
-        prints[name] = content(con, f'(select {", ".join(columns)} from {schema}."{table}")')
-    return prints
-
-
-def content(con: duckdb.DuckDBPyConnection, relation: str) -> tuple[int, int]:
-    return tuple(
-        con.execute(
-            f"select count(*), coalesce(sum(hash(t)::hugeint), 0)::varchar from {relation} t"
-        ).fetchone()
-    )
-
-
-def warehouse_prints(warehouse: Path) -> dict[str, tuple[int, int]]:
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        return table_prints(con)
+def warehouse_prints(warehouse: Path) -> dict[str, tuple[int, str]]:
+    return table_prints(warehouse, schemas=("raw", "staging", "marts"))
 
 
 def exports_agree(home: Path) -> list[str]:
