@@ -23,7 +23,14 @@ from pathlib import Path
 from typing import TextIO
 
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 STAGES = ("loads", "checks", "dbt models", "dbt tests", "exports")
@@ -123,7 +130,7 @@ class RunDisplay:
         self._progress = Progress(
             TextColumn("{task.description:<11}"),
             BarColumn(),
-            TextColumn("{task.completed:>5.0f}/{task.total:<5.0f}"),
+            MofNCompleteColumn(),  # "12/42", or "12/?" for a stage whose size is not known
             TimeElapsedColumn(),
             console=self.console,
             transient=False,

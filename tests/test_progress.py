@@ -56,6 +56,26 @@ def test_terminal_display_counts_each_stage(monkeypatch):
     assert "1/2" in out  # the bar's count
 
 
+def test_terminal_display_of_a_stage_without_a_total():
+    """Checks and dbt models begin with no known size: the live display must still render
+    (a format of None here once failed every step of `civic run` on a terminal)."""
+    import io
+
+    from pipelines import console
+
+    shown = io.StringIO()
+    display = console.RunDisplay(shown, live=True)
+    with display.showing():
+        display.begin("loads", total=2)
+        display.advance("loads", "one")
+        display.begin("checks")
+        display.advance("checks")
+        display._progress.refresh()
+        display.end("checks")
+    out = shown.getvalue()
+    assert "1/2" in out and "1/?" in out
+
+
 def test_plain_lines_summarize_dbt_models_by_the_step():
     import io
 
