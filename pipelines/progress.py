@@ -4,6 +4,7 @@ printing Dagster's full debug log (which goes to the run's log file)."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 from dagster import DagsterEventType, InitLoggerContext, logger
@@ -27,11 +28,29 @@ class ProgressHandler(logging.Handler):
         self.total = total_assets
         self.seen: set[str] = set()
         self.display = active_display()
+        self.broken = False
 
     def emit(self, record: logging.LogRecord) -> None:
+        # Dagster calls this inside every step: an error here would fail the step, so the
+        # display may stop but the run goes on (and the log file keeps every record).
         display = self.display
         if display.log_handler is not None:
             display.log_handler.handle(record)
+        if self.broken:
+            return
+        try:
+            self.report(record)
+        except Exception as error:  # noqa: BLE001 - nothing the display does may fail a run
+            self.broken = True
+            note = f"progress display stopped ({type(error).__name__}: {error}); the run goes on"
+            if display.log_handler is not None:
+                record = {"msg": note, "levelno": logging.ERROR, "levelname": "ERROR"}
+                display.log_handler.handle(logging.makeLogRecord(record))
+            with contextlib.suppress(Exception):
+                display.say(f"  {note}; see the log file at the end")
+
+    def report(self, record: logging.LogRecord) -> None:
+        display = self.display
         meta = getattr(record, LOG_RECORD_METADATA_ATTR, None) or {}
         event = meta.get("dagster_event")
         step = meta.get("step_key")

@@ -124,3 +124,46 @@ def test_dbt_step_warnings_go_to_the_log_only_and_others_are_one_line(monkeypatc
     out = shown.getvalue()
     assert "AssetObservation" not in out and "AssetObservation" in logged.getvalue()
     assert "  warning: first line of a warning\n" in out and "second line" not in out
+
+
+@asset
+def first_load() -> int:
+    return 1
+
+
+@asset(deps=[first_load])
+def second_load() -> int:
+    return 2
+
+
+def test_a_failing_display_stops_but_never_fails_a_step(monkeypatch):
+    """The progress logger runs inside every step: an error in the display (as a bad format
+    once raised on a terminal) must stop the display, not the run."""
+    import io
+    import logging
+
+    from pipelines import console
+
+    class BrokenDisplay(console.RunDisplay):
+        def advance(self, name: str, label: str = "", failed: bool = False) -> None:
+            raise ValueError("cannot render this")
+
+    shown, logged = io.StringIO(), io.StringIO()
+    display = BrokenDisplay(shown, live=False)
+    display.log_handler = logging.StreamHandler(logged)
+    monkeypatch.setattr(console, "_active", display)
+    defs = Definitions(
+        assets=[first_load, second_load],
+        jobs=[define_asset_job("both")],
+        loggers={"progress": progress_logger},
+        executor=in_process_executor,
+    )
+    result = defs.resolve_job_def("both").execute_in_process(
+        run_config=progress_run_config(verbose=False, total_assets=2)
+    )
+    assert result.success
+    assert result.output_for_node("second_load") == 2
+    out = shown.getvalue()
+    note = "progress display stopped (ValueError: cannot render this); the run goes on"
+    assert out.count(note) == 1, out  # said once, then the display stays quiet
+    assert note in logged.getvalue() and "STEP_SUCCESS" in logged.getvalue()
