@@ -14,8 +14,9 @@ $(UV):
 	$(PYTHON) -m venv .tools
 	.tools/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
+# --quiet: the ~190 "+ package==version" lines of a first install would drown the run's output
 install: $(UV)
-	$(UV) sync --frozen
+	@$(UV) sync --frozen --quiet && echo "Python environment ready (.venv, locked by uv.lock)"
 
 # The browser tests drive Debian's chromium with Playwright (its own browser download does
 # not work offline); the dashboards' npm packages are installed by `civic dashboards build`.

@@ -184,14 +184,17 @@ def run(args: argparse.Namespace) -> int:
         print(f"civic run: {error}", file=sys.stderr)
         return 3
     elapsed = time.monotonic() - started
-    code = run_report(args, outcome, elapsed, display)
+    code = run_report(args, outcome, elapsed, display, log_file)
     if log_file is not None:
         print(f"Full log (dbt and Dagster): {log_file}")
     return code
 
 
-def run_report(args: argparse.Namespace, outcome, elapsed: float, display) -> int:  # noqa: ANN001
-    """What a finished run says: failures, the summary of the warehouse, the stage table."""
+def run_report(
+    args: argparse.Namespace, outcome, elapsed: float, display, log_file: Path | None = None
+) -> int:
+    """What a finished run says: failures, the summary of the warehouse, the stage table.
+    With a log file, the screen gets the short summary and the log the full one."""
     from pipelines.summary import summarize
 
     if not outcome.success and (code := explain_failure("civic run", outcome)) is not None:
@@ -210,8 +213,12 @@ def run_report(args: argparse.Namespace, outcome, elapsed: float, display) -> in
             file=sys.stderr,
         )
         return 1
-    for line in summarize(paths().warehouse).lines():
+    summary = summarize(paths().warehouse)
+    for line in summary.lines(per_table=log_file is None):
         print(line)
+    if log_file is not None:
+        with log_file.open("a", encoding="utf-8") as log:
+            log.write("\n".join(["", "Summary:", *summary.lines()]) + "\n")
     print(f"Parquet exports: {paths().exports}")
     display.console.print(display.summary_table())
     if outcome.skipped or not outcome.load.success:
@@ -270,15 +277,22 @@ def ui(args: argparse.Namespace) -> int:
 
 def dashboards(args: argparse.Namespace) -> int:
     from pipelines import dashboards as site
+    from pipelines.console import log_path
 
+    log_file = None
     try:
         if args.action == "build":
-            build_dir = site.build_site(paths().exports)
+            log_file = None if args.verbose else log_path(paths().home, "dashboards")
+            build_dir = site.build_site(paths().exports, log_file)
             print(f"Dashboards built in {build_dir}. Open them with `civic dashboards serve`.")
+            if log_file is not None:
+                print(f"Full log (npm and Evidence): {log_file}")
             return 0
         site.serve_site(host=args.host, port=args.port)
     except site.DashboardBuildError as error:
         print(f"civic dashboards {args.action} failed: {error}", file=sys.stderr)
+        if log_file is not None:
+            print(f"Full log (npm and Evidence): {log_file}", file=sys.stderr)
         return 1
     return 0
 
@@ -552,6 +566,9 @@ def parser() -> argparse.ArgumentParser:
         "--host",
         default="127.0.0.1",
         help="serve: address to listen on (default 127.0.0.1; 0.0.0.0 for other machines)",
+    )
+    dash.add_argument(
+        "--verbose", action="store_true", help="build: npm's and Evidence's output on screen"
     )
     dash.set_defaults(handler=dashboards)
     return root

@@ -159,10 +159,10 @@ def active_display() -> RunDisplay:
     return _active if _active is not None else RunDisplay(live=False)
 
 
-def log_path(home: Path) -> Path:
+def log_path(home: Path, command: str = "run") -> Path:
     folder = home / "logs"
     folder.mkdir(parents=True, exist_ok=True)
-    return folder / f"run-{datetime.now():%Y%m%d-%H%M%S}.log"
+    return folder / f"{command}-{datetime.now():%Y%m%d-%H%M%S}.log"
 
 
 @contextmanager

@@ -18,7 +18,9 @@ import shutil
 import signal
 import subprocess
 import threading
+import time
 from pathlib import Path
+from typing import TextIO
 
 from pipelines import site_server
 from pipelines.generations import current_generation
@@ -188,29 +190,41 @@ def run_step(
     cwd: Path,
     next_action: str,
     extra_env: dict[str, str] | None = None,
+    log: TextIO | None = None,
 ) -> list[str]:
-    """Run ``cmd`` in ``cwd``, streaming its output; raise DashboardBuildError if it fails.
+    """Run ``cmd`` in ``cwd``; raise DashboardBuildError if it fails. Returns the output lines.
 
-    Returns the output lines.
+    The output is streamed to the screen, or written to ``log`` (then the screen gets one line
+    when the step ends, and a failure still quotes the output's last lines).
     """
-    _log(f"{step}: {' '.join(cmd)}")
+    _log(f"{step}: {' '.join(cmd)}" if log is None else f"{step} ...")
+    started = time.monotonic()
     proc = _start(step, cmd, cwd, next_action, extra_env)
     timed_out = threading.Event()
     watchdog = threading.Timer(STEP_TIMEOUT_SECONDS, _kill_process_group, (proc, timed_out))
     watchdog.start()
     lines: list[str] = []
+    if log is not None:
+        log.write(f"\n== {step}: {' '.join(cmd)}\n")
     try:
         for line in proc.stdout:
             lines.append(line.rstrip())
-            print(f"  {lines[-1]}", flush=True)
+            if log is None:
+                print(f"  {lines[-1]}", flush=True)
+            else:
+                log.write(line)
         returncode = proc.wait()
     finally:
         watchdog.cancel()
+        if log is not None:
+            log.flush()
     if returncode != 0:
         problem = "timed out" if timed_out.is_set() else f"exit code {returncode}"
         raise DashboardBuildError(
             step, f"{problem}; last output:\n" + "\n".join(lines[-20:]), next_action
         )
+    if log is not None:
+        _log(f"{step}: done in {time.monotonic() - started:.0f} s")
     return lines
 
 
@@ -228,7 +242,7 @@ def source_errors(output: list[str]) -> list[str]:
     return list(dict.fromkeys(line.strip() for line in output if " ✖ " in line))
 
 
-def ensure_npm_deps(dashboards_dir: Path = DASHBOARDS_DIR) -> None:
+def ensure_npm_deps(dashboards_dir: Path = DASHBOARDS_DIR, log: TextIO | None = None) -> None:
     """``npm ci`` when needed, then make sure the offline Parquet patch is applied.
 
     The patch (``dashboards/patches/``) is applied by patch-package as npm's postinstall;
@@ -241,6 +255,7 @@ def ensure_npm_deps(dashboards_dir: Path = DASHBOARDS_DIR) -> None:
             dashboards_dir,
             "check Node 20+/npm are installed and the npm registry (or a local mirror/cache) is "
             "reachable; then re-run",
+            log=log,
         )
     run_step(
         "apply offline patch",
@@ -248,11 +263,15 @@ def ensure_npm_deps(dashboards_dir: Path = DASHBOARDS_DIR) -> None:
         dashboards_dir,
         "run `npm ci` in dashboards/ (do not use --ignore-scripts); if an Evidence package "
         "version changed, re-make the patch (dashboards/README.md, 'The offline patch')",
+        log=log,
     )
 
 
-def build_site(exports_dir: Path = DEFAULT_EXPORTS_DIR) -> Path:
+def build_site(exports_dir: Path = DEFAULT_EXPORTS_DIR, log_file: Path | None = None) -> Path:
     """Build the static dashboards site from the Parquet files in ``exports_dir``.
+
+    With ``log_file``, the output of npm and Evidence goes there (a line per step on screen);
+    without, it is streamed to the screen.
 
     Steps: stage the Parquet exports and the boundaries, install npm deps if needed
     (``npm ci``), apply the offline patch, ``evidence sources``, ``evidence build``, then
@@ -261,12 +280,21 @@ def build_site(exports_dir: Path = DEFAULT_EXPORTS_DIR) -> Path:
     """
     stage_exports(exports_dir, DASHBOARDS_DIR)  # first: bad input fails fast
     stage_boundaries(BOUNDARIES_DIR, DASHBOARDS_DIR)
-    ensure_npm_deps(DASHBOARDS_DIR)
+    if log_file is None:
+        return _build(None)
+    with log_file.open("a", encoding="utf-8") as log:
+        return _build(log)
+
+
+def _build(log: TextIO | None) -> Path:
+    ensure_npm_deps(DASHBOARDS_DIR, log)
     evidence = str(DASHBOARDS_DIR / "node_modules" / ".bin" / "evidence")
     sources_fix = (
         "check the SQL in dashboards/sources/warehouse/ against the exported Parquet schema"
     )
-    output = run_step("evidence sources", [evidence, "sources"], DASHBOARDS_DIR, sources_fix)
+    output = run_step(
+        "evidence sources", [evidence, "sources"], DASHBOARDS_DIR, sources_fix, log=log
+    )
     if errors := source_errors(output):
         raise DashboardBuildError(
             "evidence sources", "source queries failed:\n" + "\n".join(errors), sources_fix
@@ -279,7 +307,7 @@ def build_site(exports_dir: Path = DEFAULT_EXPORTS_DIR) -> Path:
     )
     build_env = {DEFAULT_CITY_ENV: default_city(DASHBOARDS_DIR / STAGED_EXPORTS_SUBDIR)}
     output = run_step(
-        "evidence build", [evidence, "build:strict"], DASHBOARDS_DIR, build_fix, build_env
+        "evidence build", [evidence, "build:strict"], DASHBOARDS_DIR, build_fix, build_env, log
     )
     if errors := query_errors(output):
         # Evidence still writes the site when a page query fails; don't ship error boxes.
@@ -290,7 +318,7 @@ def build_site(exports_dir: Path = DEFAULT_EXPORTS_DIR) -> Path:
         raise DashboardBuildError(
             "evidence build", f"no index.html in {build_dir}", "re-run with the output above"
         )
-    totals = precompress(build_dir)
+    totals = precompress(build_dir, log=log)
     _log(
         f"site built in {build_dir}: {totals['files']} files precompressed, "
         f"{totals['original_bytes'] / 1e6:.0f} MB -> {totals['brotli_bytes'] / 1e6:.0f} MB "
@@ -299,13 +327,16 @@ def build_site(exports_dir: Path = DEFAULT_EXPORTS_DIR) -> Path:
     return build_dir
 
 
-def precompress(build_dir: Path, dashboards_dir: Path = DASHBOARDS_DIR) -> dict[str, int]:
+def precompress(
+    build_dir: Path, dashboards_dir: Path = DASHBOARDS_DIR, log: TextIO | None = None
+) -> dict[str, int]:
     """Write .br and .gz copies beside the site's compressible files; returns the totals."""
     output = run_step(
         "precompress",
         ["node", "scripts/precompress.mjs", str(build_dir)],
         dashboards_dir,
         "check Node 20+ is installed and the build directory is writable",
+        log=log,
     )
     return json.loads(output[-1])
 

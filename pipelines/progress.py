@@ -7,7 +7,7 @@ from __future__ import annotations
 import contextlib
 import logging
 
-from dagster import DagsterEventType, InitLoggerContext, logger
+from dagster import DagsterEventType, Field, InitLoggerContext, logger
 
 from pipelines.console import DBT_STEP, active_display, stage_of
 from pipelines.dagster_internals import LOG_RECORD_METADATA_ATTR
@@ -23,9 +23,11 @@ def root_cause(error) -> str:
 
 
 class ProgressHandler(logging.Handler):
-    def __init__(self, total_assets: int) -> None:
+    def __init__(self, total_assets: int, checks: int = 0, dbt_tests: int = 0) -> None:
         super().__init__()
         self.total = total_assets
+        self.expected = {"checks": checks, "dbt tests": dbt_tests}  # this run's, 0: unknown
+        self.begun: set[str] = set()  # the stages this run has begun
         self.seen: set[str] = set()
         self.display = active_display()
         self.broken = False
@@ -75,7 +77,11 @@ class ProgressHandler(logging.Handler):
             display.advance(stage, f"{name}{suffix}")
         elif kind == DagsterEventType.ASSET_CHECK_EVALUATION:
             evaluation = event.event_specific_data
-            display.advance(stage_of(step, check=True), failed=not evaluation.passed)
+            stage = stage_of(step, check=True)
+            if stage not in self.begun:
+                self.begun.add(stage)
+                display.begin(stage, self.expected.get(stage) or None)
+            display.advance(stage, failed=not evaluation.passed)
             if not evaluation.passed:
                 display.say(
                     f"  check FAILED: {evaluation.check_name} on "
@@ -84,7 +90,8 @@ class ProgressHandler(logging.Handler):
         elif kind == DagsterEventType.STEP_START and step == DBT_STEP:
             # a transform run: its assets are the dbt models and the exports
             display.begin("dbt models", max(self.total - 1, 1))
-            display.begin("dbt tests")
+            display.begin("dbt tests", self.expected["dbt tests"] or None)
+            self.begun.add("dbt tests")
         elif kind in (DagsterEventType.STEP_SUCCESS, DagsterEventType.STEP_FAILURE):
             if step == DBT_STEP:
                 display.end("dbt models")
@@ -98,19 +105,27 @@ class ProgressHandler(logging.Handler):
 
 
 @logger(
-    config_schema={"total_assets": int},
+    config_schema={
+        "total_assets": int,
+        "checks": Field(int, default_value=0, description="quality checks the run evaluates"),
+        "dbt_tests": Field(int, default_value=0, description="dbt tests the run evaluates"),
+    },
     description="Progress by stage (loads, checks, dbt models and tests, exports).",
 )
 def progress_logger(init_context: InitLoggerContext) -> logging.Logger:
     log = logging.getLogger("civic.progress")
     log.setLevel(logging.DEBUG)  # step and materialization events are logged at DEBUG
-    log.handlers = [ProgressHandler(init_context.logger_config["total_assets"])]
+    config = init_context.logger_config
+    log.handlers = [ProgressHandler(config["total_assets"], config["checks"], config["dbt_tests"])]
     log.propagate = False
     return log
 
 
-def progress_run_config(verbose: bool, total_assets: int) -> dict:
+def progress_run_config(
+    verbose: bool, total_assets: int, checks: int = 0, dbt_tests: int = 0
+) -> dict:
     """Run config selecting the progress logger, or Dagster's console log with --verbose."""
     if verbose:
         return {"loggers": {"console": {"config": {"log_level": "DEBUG"}}}}
-    return {"loggers": {"progress": {"config": {"total_assets": total_assets}}}}
+    totals = {"total_assets": total_assets, "checks": checks, "dbt_tests": dbt_tests}
+    return {"loggers": {"progress": {"config": totals}}}

@@ -173,10 +173,17 @@ def selected_keys(request: RunRequest, definitions: Definitions | None = None) -
     return [*keys, *sorted(_transform_assets(), key=str)]
 
 
-def run_config(request: RunRequest, total_assets: int) -> dict:
+def run_config(request: RunRequest, selected: list[AssetKey], graph) -> dict:
+    """The run's config: the progress logger (with the run's counts of assets, quality checks
+    and dbt tests, from the asset graph) and the sources."""
+    from pipelines.assets.transform import civic_dbt_models
     from pipelines.progress import progress_run_config
 
-    config = progress_run_config(request.verbose, total_assets)
+    chosen = set(selected)
+    checks = [key for key in graph.asset_check_keys if key.asset_key in chosen]
+    dbt_assets = set(civic_dbt_models.keys)
+    dbt_tests = sum(key.asset_key in dbt_assets for key in checks)
+    config = progress_run_config(request.verbose, len(selected), len(checks) - dbt_tests, dbt_tests)
     sources: dict = {"live": request.live}
     if request.first_month or request.last_month:
         sources.update(first_month=request.first_month, last_month=request.last_month)
@@ -240,7 +247,7 @@ def execute(
             instance=active,
             raise_on_error=False,
             asset_selection=keys,
-            run_config=run_config(request, len(keys)),
+            run_config=run_config(request, keys, graph),
             tags=run_tags(request, "load"),
         )
         outcome = RunOutcome(load, skipped=failed_loads(load, graph))
@@ -262,7 +269,7 @@ def execute(
             instance=active,
             raise_on_error=False,
             asset_selection=chosen,
-            run_config=run_config(request, len(chosen)),
+            run_config=run_config(request, chosen, graph),
             tags={**run_tags(request, "transform"), LOAD_RUN_TAG: load.run_id},
         )
     return outcome

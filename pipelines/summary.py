@@ -20,9 +20,17 @@ class WarehouseSummary:
     # (raw table, note, column) -> values changed by the latest load (control characters)
     notes: dict[tuple[str, str, str], int] = field(default_factory=dict)
 
-    def lines(self) -> list[str]:
-        lines = ["Rows loaded per source:"]
-        lines += [f"  raw.{table:<40} {rows:>10,}" for table, rows in self.raw_rows.items()]
+    def lines(self, per_table: bool = True) -> list[str]:
+        """The summary; with ``per_table`` False, the raw tables' rows are one line (the
+        screen of a run whose log file has the full list)."""
+        if per_table:
+            lines = ["Rows loaded per source:"]
+            lines += [f"  raw.{table:<40} {rows:>10,}" for table, rows in self.raw_rows.items()]
+        else:
+            lines = [
+                f"Rows loaded: {sum(self.raw_rows.values()):,} in {len(self.raw_rows)} raw "
+                "tables (each table's rows in the log file)"
+            ]
         lines.append("Indicators computed (marts.fct_indicator_values):")
         lines += [
             f"  {city:<10} {domain:<15} {count:>3} indicators {values:>10,} values"

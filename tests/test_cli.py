@@ -198,3 +198,6 @@ def test_run_output_is_short_and_names_its_log_file(civic_run_output):
     logged = log.read_text()
     assert "START" in logged and "START" not in civic_run_output  # dbt's lines went there
     assert "STEP_SUCCESS" in logged  # and Dagster's events
+    # the screen has the rows in one line; the log file has them per raw table
+    assert any(re.match(r"Rows loaded: [\d,]+ in \d+ raw tables", line) for line in lines)
+    assert "Rows loaded per source:" in logged and "  raw.chicago_crimes " in logged

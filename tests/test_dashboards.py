@@ -6,6 +6,7 @@ import gzip
 import http.client
 import json
 import os
+import re
 import shutil
 import sys
 import threading
@@ -109,6 +110,27 @@ def test_run_step_raises_with_step_name_and_output_tail(tmp_path, capsys):
     assert err.value.step == "evidence build"
     assert "exit code 3" in message and "boom" in message and "Next: fix the page" in message
     assert "progress line" in capsys.readouterr().out  # output is streamed
+
+
+def test_run_step_with_a_log_keeps_the_output_off_the_screen(tmp_path, capsys):
+    """`civic dashboards build` writes npm's and Evidence's lines to its log file: the screen
+    gets a line when a step starts and one when it ends, and a failure still quotes the tail."""
+    log_file = tmp_path / "dashboards.log"
+    ok = [sys.executable, "-c", "print('built 12 pages')"]
+    bad = [sys.executable, "-c", "print('Error in page x'); raise SystemExit(2)"]
+    with log_file.open("w") as log:
+        assert dashboards.run_step("evidence build", ok, tmp_path, "fix", log=log) == [
+            "built 12 pages"
+        ]
+        with pytest.raises(DashboardBuildError) as err:
+            dashboards.run_step("precompress", bad, tmp_path, "check node", log=log)
+    screen = capsys.readouterr().out.splitlines()
+    assert screen[0] == "[dashboards] evidence build ..."
+    assert re.fullmatch(r"\[dashboards\] evidence build: done in \d+ s", screen[1])
+    assert screen[2:] == ["[dashboards] precompress ..."]
+    assert "Error in page x" in str(err.value) and "exit code 2" in str(err.value)
+    logged = log_file.read_text()
+    assert "built 12 pages" in logged and "Error in page x" in logged
 
 
 def test_run_step_missing_command_is_a_build_error(tmp_path):

@@ -1,6 +1,14 @@
 """`civic run`'s progress lines: one per asset, and failures with their root cause."""
 
-from dagster import Definitions, asset, define_asset_job, in_process_executor
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSpec,
+    Definitions,
+    MaterializeResult,
+    asset,
+    define_asset_job,
+    in_process_executor,
+)
 
 from pipelines.progress import progress_logger, progress_run_config
 
@@ -167,3 +175,33 @@ def test_a_failing_display_stops_but_never_fails_a_step(monkeypatch):
     note = "progress display stopped (ValueError: cannot render this); the run goes on"
     assert out.count(note) == 1, out  # said once, then the display stays quiet
     assert note in logged.getvalue() and "STEP_SUCCESS" in logged.getvalue()
+
+
+@asset(check_specs=[AssetCheckSpec("has_rows", asset="checked_load")])
+def checked_load():
+    yield MaterializeResult(check_results=[AssetCheckResult(check_name="has_rows", passed=True)])
+
+
+def test_the_checks_stage_shows_the_run_s_count_of_checks(monkeypatch):
+    """The load run's config carries how many quality checks it evaluates, so the bar reads
+    "1/1", not "1/?"."""
+    import io
+
+    from pipelines import console
+
+    shown = io.StringIO()
+    display = console.RunDisplay(shown, live=True)
+    monkeypatch.setattr(console, "_active", display)
+    defs = Definitions(
+        assets=[checked_load],
+        jobs=[define_asset_job("checked")],
+        loggers={"progress": progress_logger},
+        executor=in_process_executor,
+    )
+    with display.showing():
+        result = defs.resolve_job_def("checked").execute_in_process(
+            run_config=progress_run_config(verbose=False, total_assets=1, checks=1)
+        )
+    assert result.success
+    checks = display.stages["checks"]
+    assert (checks.done, checks.total) == (1, 1)
