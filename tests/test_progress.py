@@ -13,6 +13,20 @@ from dagster import (
 from pipelines.progress import progress_logger, progress_run_config
 
 
+def run_with_progress(*assets, checks: int = 0):
+    """Run `assets` as one job with the progress logger, as `civic run` configures it."""
+    defs = Definitions(
+        assets=list(assets),
+        jobs=[define_asset_job("job")],
+        loggers={"progress": progress_logger},
+        executor=in_process_executor,
+    )
+    return defs.resolve_job_def("job").execute_in_process(
+        run_config=progress_run_config(verbose=False, total_assets=len(assets), checks=checks),
+        raise_on_error=False,
+    )
+
+
 @asset
 def loads_fine() -> int:
     return 1
@@ -24,15 +38,7 @@ def portal_down() -> None:
 
 
 def test_progress_names_each_asset_and_the_root_cause_of_a_failure(capsys):
-    defs = Definitions(
-        assets=[loads_fine, portal_down],
-        jobs=[define_asset_job("both")],
-        loggers={"progress": progress_logger},
-        executor=in_process_executor,
-    )
-    result = defs.resolve_job_def("both").execute_in_process(
-        run_config=progress_run_config(verbose=False, total_assets=2), raise_on_error=False
-    )
+    result = run_with_progress(loads_fine, portal_down)
     out = capsys.readouterr().out
     assert not result.success
     assert "[  1/2] loads_fine" in out
@@ -47,16 +53,8 @@ def test_terminal_display_counts_each_stage(monkeypatch):
     shown = io.StringIO()
     display = console.RunDisplay(shown, live=True)
     monkeypatch.setattr(console, "_active", display)
-    defs = Definitions(
-        assets=[loads_fine, portal_down],
-        jobs=[define_asset_job("both")],
-        loggers={"progress": progress_logger},
-        executor=in_process_executor,
-    )
     with display.showing():
-        defs.resolve_job_def("both").execute_in_process(
-            run_config=progress_run_config(verbose=False, total_assets=2), raise_on_error=False
-        )
+        run_with_progress(loads_fine, portal_down)
     loads = display.stages["loads"]
     assert (loads.done, loads.total) == (1, 2)
     out = shown.getvalue()
@@ -120,15 +118,7 @@ def test_dbt_step_warnings_go_to_the_log_only_and_others_are_one_line(monkeypatc
     display = console.RunDisplay(shown, live=False)
     display.log_handler = logging.StreamHandler(logged)
     monkeypatch.setattr(console, "_active", display)
-    defs = Definitions(
-        assets=[civic_dbt_models, noisy_load],
-        jobs=[define_asset_job("both")],
-        loggers={"progress": progress_logger},
-        executor=in_process_executor,
-    )
-    defs.resolve_job_def("both").execute_in_process(
-        run_config=progress_run_config(verbose=False, total_assets=2)
-    )
+    run_with_progress(civic_dbt_models, noisy_load)
     out = shown.getvalue()
     assert "AssetObservation" not in out and "AssetObservation" in logged.getvalue()
     assert "  warning: first line of a warning\n" in out and "second line" not in out
@@ -160,15 +150,7 @@ def test_a_failing_display_stops_but_never_fails_a_step(monkeypatch):
     display = BrokenDisplay(shown, live=False)
     display.log_handler = logging.StreamHandler(logged)
     monkeypatch.setattr(console, "_active", display)
-    defs = Definitions(
-        assets=[first_load, second_load],
-        jobs=[define_asset_job("both")],
-        loggers={"progress": progress_logger},
-        executor=in_process_executor,
-    )
-    result = defs.resolve_job_def("both").execute_in_process(
-        run_config=progress_run_config(verbose=False, total_assets=2)
-    )
+    result = run_with_progress(first_load, second_load)
     assert result.success
     assert result.output_for_node("second_load") == 2
     out = shown.getvalue()
@@ -192,16 +174,8 @@ def test_the_checks_stage_shows_the_run_s_count_of_checks(monkeypatch):
     shown = io.StringIO()
     display = console.RunDisplay(shown, live=True)
     monkeypatch.setattr(console, "_active", display)
-    defs = Definitions(
-        assets=[checked_load],
-        jobs=[define_asset_job("checked")],
-        loggers={"progress": progress_logger},
-        executor=in_process_executor,
-    )
     with display.showing():
-        result = defs.resolve_job_def("checked").execute_in_process(
-            run_config=progress_run_config(verbose=False, total_assets=1, checks=1)
-        )
+        result = run_with_progress(checked_load, checks=1)
     assert result.success
     checks = display.stages["checks"]
     assert (checks.done, checks.total) == (1, 1)
