@@ -7,12 +7,14 @@
 --          2022 has 334 days but only 11 months, so the daily series is what gives the EARS
 --          methods a real history), over the days of the months with monthly values (the
 --          datasets' complete months: no partial month, no gap between two files). Weeks are
---          Monday to Sunday and only complete weeks inside the data range are kept.
+--          Monday to Sunday and only complete weeks inside the data range are kept. Days and
+--          weeks cover each city's latest ew_day_history_days days (dbt_project.yml).
 -- Every row keys back to the fct_indicator_values row of its month (indicator_period_*).
 -- worse_sign: +1 when a rise is bad news (crime), -1 when a fall is (permits).
 {%- set grains = analytics_setting('ew_count_grains') %}
 {%- set crime_indicators = analytics_setting('ew_crime_indicators') %}
 {%- set crime_list = "'" ~ crime_indicators | join("', '") ~ "'" %}
+{%- set history_days = analytics_setting('ew_day_history_days') | int %}
 {%- set series_key = 'city, area_type, area_id, indicator_id, breakdown_type, breakdown_value' %}
 with values_ as (
 
@@ -91,12 +93,17 @@ incidents as (
 
 days as (
 
-    -- the days of the months the monthly crime series cover
-    select distinct
-        city,
-        cast(unnest(generate_series(period_start, last_day(period_start), interval 1 day)) as date) as day
-    from monthly
-    where indicator_id in ({{ crime_list }})
+    -- the days of the months the monthly crime series cover, the latest
+    -- ew_day_history_days of them per city
+    select city, day
+    from (
+        select distinct
+            city,
+            cast(unnest(generate_series(period_start, last_day(period_start), interval 1 day)) as date) as day
+        from monthly
+        where indicator_id in ({{ crime_list }})
+    )
+    qualify day > max(day) over (partition by city) - {{ history_days }}
 
 ),
 
