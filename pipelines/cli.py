@@ -87,6 +87,19 @@ def check_city(city: str | None) -> None:
         )
 
 
+# The bundled instance: SQLite run history with pooled event-log connections
+# (pipelines.event_log), no telemetry.
+INSTANCE_SETTINGS = """\
+telemetry:
+  enabled: false
+event_log_storage:
+  module: pipelines.event_log
+  class: PooledSqliteEventLogStorage
+  config: {}
+"""
+EARLIER_INSTANCE_SETTINGS = ("telemetry:\n  enabled: false\n",)
+
+
 def use_dagster_home() -> None:
     """Keep Dagster's run history beside the warehouse unless the user chose a DAGSTER_HOME.
 
@@ -95,8 +108,9 @@ def use_dagster_home() -> None:
     home = Path(os.environ.setdefault("DAGSTER_HOME", str(paths().dagster_home)))
     home.mkdir(parents=True, exist_ok=True)
     settings = home / "dagster.yaml"
-    if not settings.exists():
-        settings.write_text("telemetry:\n  enabled: false\n")
+    # Our own earlier default is upgraded; a file the user wrote (other storage) is theirs.
+    if not settings.exists() or settings.read_text() in EARLIER_INSTANCE_SETTINGS:
+        settings.write_text(INSTANCE_SETTINGS)
 
 
 def waits(args: argparse.Namespace) -> dict[str, float]:
