@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import duckdb
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -43,6 +44,9 @@ FRESHNESS_DAYS: dict[str, int] = {
     "quarterly": 100,
     "yearly": 400,
 }
+
+
+DEFAULT_DUCKDB_MEMORY_LIMIT = "1GB"
 
 
 class SettingsError(ValueError):
@@ -83,6 +87,14 @@ class Settings(BaseSettings):
     )
     timezone: str = Field("UTC", description="IANA zone the schedules run in.")
     dagster_url: str | None = Field(None, description="The Dagster UI, linked from notices.")
+    # DuckDB's own default is 80 % of the machine's memory, whatever else runs there; with a
+    # bound it spills to a temporary folder beside the warehouse instead. 1 GB keeps a 10 M-row
+    # build near its unbounded speed (tests/benchmarks/RESULTS.md). dbt reads it through
+    # profiles.yml, whose fallback must stay equal to this default.
+    duckdb_memory_limit: str = Field(
+        DEFAULT_DUCKDB_MEMORY_LIMIT,
+        description="DuckDB's memory limit for the pipeline's and dbt's warehouse connections.",
+    )
     # Notification channels: read here, interpreted by pipelines.notifications, which reports
     # an incomplete channel and turns it off instead of failing the run that notifies.
     notify_webhook_url: str | None = None
@@ -106,6 +118,15 @@ class Settings(BaseSettings):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"not an IANA time zone: {value!r} (e.g. Europe/Paris)") from None
+        return value
+
+    @field_validator("duckdb_memory_limit")
+    @classmethod
+    def is_memory_size(cls, value: str) -> str:
+        try:  # DuckDB's own parser: whatever it accepts in `set memory_limit` is fine
+            duckdb.connect(config={"memory_limit": value}).close()
+        except duckdb.Error:
+            raise ValueError(f"not a memory size: {value!r} (e.g. 1GB, 512MB, 4GiB)") from None
         return value
 
     @property

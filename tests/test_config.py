@@ -106,6 +106,7 @@ def test_dbt_source_freshness_follows_the_override(monkeypatch):
         ({"CIVIC_FRESHNESS_DAYS": "hourly=1"}, "CIVIC_FRESHNESS_DAYS: unknown cadence 'hourly'"),
         ({"CIVIC_FRESHNESS_DAYS": "daily=1.5"}, "CIVIC_FRESHNESS_DAYS: 'daily=1.5' needs a posi"),
         ({"CIVIC_TIMEZONE": "Mars/Olympus"}, "CIVIC_TIMEZONE: not an IANA time zone"),
+        ({"CIVIC_DUCKDB_MEMORY_LIMIT": "lots"}, "CIVIC_DUCKDB_MEMORY_LIMIT: not a memory size"),
     ],
 )
 def test_a_bad_variable_is_one_line_naming_it(env, expected):

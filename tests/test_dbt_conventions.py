@@ -17,7 +17,7 @@ from dbt.cli.main import dbtRunner
 from pipelines.catalog import city_catalogs
 from pipelines.dbt_sources import write_dbt_sources
 from pipelines.loading import META_DDL
-from pipelines.settings import DBT_PROJECT_DIR, stale_after_days
+from pipelines.settings import DBT_PROJECT_DIR, DEFAULT_DUCKDB_MEMORY_LIMIT, stale_after_days
 
 
 @pytest.fixture(scope="module")
@@ -56,6 +56,26 @@ def compiled(scratch: Path, model: str, target: str, *extra: str) -> str:
     assert result.success, result.exception
     (path,) = (scratch / target / "compiled").rglob(f"{model}.sql")
     return path.read_text()
+
+
+def test_dbt_keeps_to_the_pipelines_memory_limit(scratch, monkeypatch):
+    """dbt's warehouse connection takes CIVIC_DUCKDB_MEMORY_LIMIT, and by hand (unset) the
+    same default as the pipeline's."""
+    query = "select current_setting('memory_limit') as memory_limit"
+
+    def dbt_limit() -> str:
+        result = dbt(scratch, "show", "--inline", query)
+        assert result.success, result.exception
+        return result.result.results[0].agate_table.rows[0][0]
+
+    def duckdb_limit(limit: str) -> str:
+        with duckdb.connect(config={"memory_limit": limit}) as con:
+            return con.execute(query).fetchone()[0]
+
+    monkeypatch.setenv("CIVIC_DUCKDB_MEMORY_LIMIT", "700MB")
+    assert dbt_limit() == duckdb_limit("700MB")
+    monkeypatch.delenv("CIVIC_DUCKDB_MEMORY_LIMIT")
+    assert dbt_limit() == duckdb_limit(DEFAULT_DUCKDB_MEMORY_LIMIT)
 
 
 def test_every_setting_is_a_declared_var_with_its_default():

@@ -253,3 +253,16 @@ def test_a_step_that_raises_does_not_keep_the_warehouse_open(tmp_path, raises):
     with duckdb.connect(str(warehouse), read_only=True) as reader:
         assert reader.execute("select x from t").fetchone() == (1,)
     assert refused.value is not None
+
+
+def test_the_pipelines_connections_keep_to_the_memory_limit(tmp_path, monkeypatch):
+    """Loads and checks run in the Dagster process with CIVIC_DUCKDB_MEMORY_LIMIT (DuckDB's own
+    default is 80 % of the machine)."""
+    from pipelines.resources import WarehouseResource
+
+    monkeypatch.setenv("CIVIC_DUCKDB_MEMORY_LIMIT", "700MB")
+    with duckdb.connect(config={"memory_limit": "700MB"}) as reference:
+        expected = reference.execute("select current_setting('memory_limit')").fetchone()
+    warehouse = tmp_path / "w.duckdb"
+    with WarehouseResource(database=str(warehouse)).get_connection() as con:
+        assert con.execute("select current_setting('memory_limit')").fetchone() == expected
