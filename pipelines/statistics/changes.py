@@ -25,7 +25,8 @@ movement from one year to the next.
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
+
+from pipelines.statistics.distributions import t_sf
 
 
 def count_change_z0(a, b, exposure_a=1.0, exposure_b=1.0) -> np.ndarray:
@@ -69,7 +70,7 @@ def quasi_test(z0, phi, df, two_sided: bool = True, level: float = 0.05):
     z0, phi, df = (np.asarray(v, dtype=float) for v in (z0, phi, df))
     with np.errstate(divide="ignore", invalid="ignore"):
         z = np.where((phi > 0) & (df >= 1), z0 / np.sqrt(phi), np.nan)
-        tail = stats.t.sf(np.abs(z) if two_sided else z, np.maximum(df, 1))
+        tail = t_sf(np.abs(z) if two_sided else z, np.maximum(df, 1))
         p = np.where(np.isnan(z), np.nan, 2 * tail if two_sided else tail)
     return z, p, p <= level
 
@@ -81,4 +82,4 @@ def historical_change_p(change, earlier_sd, n_earlier, floor: float = 0.0):
     se = np.maximum(sd, floor)
     with np.errstate(divide="ignore", invalid="ignore"):
         z = np.where((se > 0) & (n >= 2), change / se, np.nan)
-        return z, np.where(np.isnan(z), np.nan, stats.t.sf(z, np.maximum(n - 1, 1)))
+        return z, np.where(np.isnan(z), np.nan, t_sf(z, np.maximum(n - 1, 1)))

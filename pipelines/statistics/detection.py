@@ -37,7 +37,9 @@ import datetime as dt
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
+
+from pipelines.statistics.distributions import norm_isf, t_sf
 
 
 @dataclass(frozen=True)
@@ -116,8 +118,8 @@ def calendar_intensity(dates: list[dt.date], grain: str, counts: np.ndarray) -> 
 def _t_corrected(p: np.ndarray, df: np.ndarray) -> np.ndarray:
     """The normal deviate of a one-sided p-value referred to Student's t on df."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        z = stats.norm.isf(p)
-        return np.where(np.isnan(p), np.nan, stats.t.sf(z, np.maximum(df, 1)))
+        z = norm_isf(p)
+        return np.where(np.isnan(p), np.nan, t_sf(z, np.maximum(df, 1)))
 
 
 def window_test(
@@ -174,7 +176,7 @@ def window_test(
         # one tail for every series: degrees of freedom that fell with the series' own
         # dispersion (3 / (1 - 1/phi)) flattened exactly the large deviations of the noisier
         # periods and lost to a Poisson CUSUM at the same false-alarm rate (ANALYTICS.md)
-        tail = stats.t.sf(deviate, settings.tail_df) if settings.tail_df else 0.0
+        tail = t_sf(deviate, settings.tail_df) if settings.tail_df else 0.0
     p = np.where(ok, np.maximum(_t_corrected(exact, df), tail), np.nan)
     nan = np.nan
     return {

@@ -31,7 +31,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
+
+from pipelines.statistics.distributions import nbinom_cdf, nbinom_sf, t_sf
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,14 @@ def _irls(x: np.ndarray, y: np.ndarray, offset: np.ndarray, weight: np.ndarray, 
     mu = np.exp(eta)
     info = np.einsum("np,sn,nq->spq", x, weight * mu, x) + 1e-9 * np.eye(x.shape[1])
     return beta, mu, np.linalg.inv(info)
+
+
+def poisson_fit(x: np.ndarray, y: np.ndarray, offset: np.ndarray, iterations: int = 100):
+    """One Poisson GLM with a log link and an offset, by the same IRLS: x (n, p), y and
+    offset (n,). Returns beta (p,), mu (n,) and the inverse information (p, p), the
+    covariance before any dispersion (statsmodels' GLM fit: tests/test_intervention_effects.py)."""
+    beta, mu, cov = _irls(x, y[None, :], offset, np.ones((1, len(y))), iterations)
+    return beta[0], mu[0], cov[0]
 
 
 def _fit(x, y, offset, weight, settings):
@@ -185,12 +195,12 @@ def _calibrated(y: np.ndarray, out: dict, settings: SeasonalSettings, direction:
         over = np.maximum(var - mu, 1e-9 * mu)
         size = mu * mu / over
         if direction > 0:
-            nb = stats.nbinom.sf(np.ceil(y) - 1, size, size / (size + mu))
+            nb = nbinom_sf(np.ceil(y) - 1, size, size / (size + mu))
         else:
-            nb = stats.nbinom.cdf(np.floor(y), size, size / (size + mu))
+            nb = nbinom_cdf(np.floor(y), size, size / (size + mu))
         # heavy tail; no heavier-than-needed df once the inflation rests on many months
         df = np.minimum(settings.tail_df, np.maximum(residual_n - 1, 1))
-        tail = stats.t.sf(direction * (y - mu) / np.sqrt(var), df)
+        tail = t_sf(direction * (y - mu) / np.sqrt(var), df)
         p = np.maximum(nb, tail)
     # a GLM month is testable once its inflation rests on residual_min_history predictions
     out["p"] = np.where(glm, np.where(np.isnan(inflation), np.nan, p), out["p"])

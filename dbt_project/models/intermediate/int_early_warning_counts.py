@@ -24,9 +24,9 @@ import json
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from pipelines.statistics.detection import ScanSettings, calendar_intensity, nb_cusum, scan
+from pipelines.statistics.distributions import norm_isf
 
 SERIES_KEY = ["city", "area_type", "area_id", "indicator_id", "breakdown_type", "breakdown_value"]
 GRAIN_SETTINGS = {
@@ -111,7 +111,7 @@ def family_rows(family: pd.DataFrame, grain: str, settings: ScanSettings) -> pd.
         "intensity": intensity,
         "scan_p": scanned["p"],
         # the p-value as a normal deviate: comparable across series, larger = worse
-        "scan_z": stats.norm.isf(scanned["p"]),
+        "scan_z": norm_isf(scanned["p"]),
         "scan_window": scanned["window"],
         "scan_observed": scanned["observed"],
         "scan_expected": scanned["expected"],

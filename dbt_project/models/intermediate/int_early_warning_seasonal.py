@@ -13,8 +13,8 @@ import json
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from pipelines.statistics.distributions import norm_isf
 from pipelines.statistics.seasonal import SeasonalSettings, seasonal_glm
 
 SERIES_KEY = ["city", "area_type", "area_id", "indicator_id", "breakdown_type", "breakdown_value"]
@@ -70,7 +70,7 @@ def family_rows(family: pd.DataFrame, settings: SeasonalSettings) -> pd.DataFram
         ("glm_df", "df"),
     ]:
         out[name] = fitted[key][rows, cols]
-    out["glm_z"] = stats.norm.isf(out["glm_p"])
+    out["glm_z"] = norm_isf(out["glm_p"])
     return out
 
 
