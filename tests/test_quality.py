@@ -87,19 +87,17 @@ def test_checks_fit_into_the_definitions_beside_the_dbt_tests():
         },
     )
     graph = defs.resolve_asset_graph()
-    ours = {key for key in graph.asset_check_keys if key.name in _rule_names()}
-    assert len(ours) == sum(len(s.rules) for s in _all_suites())
+    suites = _all_suites()
+    names = {r.name for s in suites for r in s.rules}
+    ours = {key for key in graph.asset_check_keys if key.name in names}
+    assert len(ours) == sum(len(s.rules) for s in suites)
     blocking = {key for key in ours if graph.get_check_spec(key).blocking}
-    critical = sum(r.severity == "critical" for s in _all_suites() for r in s.rules)
+    critical = sum(r.severity == "critical" for s in suites for r in s.rules)
     assert len(blocking) == critical
 
 
 def _all_suites():
     return [*(raw_suite(d) for d in DATASETS.values()), *mart_suites()]
-
-
-def _rule_names() -> set[str]:
-    return {r.name for s in _all_suites() for r in s.rules}
 
 
 def test_shipped_suites_pass_on_the_bundled_data(con, built_warehouse: Path):
