@@ -163,11 +163,11 @@ def test_an_unreachable_city_does_not_stop_the_others_marts(
     what is stale (here: a mart whose build record was removed) and exports it; the run
     names the city, dataset and reason and exits 1."""
     monkeypatch.setattr("pipelines.definitions.defs", with_unreachable_city(tmp_path))
-    export = paths().exports / "dim_indicators.parquet"
+    export = paths().exports / "fct_source_status.parquet"
     before = export.stat().st_mtime_ns
     with duckdb.connect(str(built_warehouse)) as con:
         con.execute(
-            "delete from meta.dbt_node_state where unique_id = 'model.civic.dim_indicators'"
+            "delete from meta.dbt_node_state where unique_id = 'model.civic.fct_source_status'"
         )
     assert main(["run", "--city", "faraway", "--live"]) == 1
     out, err = capsys.readouterr()
@@ -180,7 +180,7 @@ def test_an_unreachable_city_does_not_stop_the_others_marts(
     with duckdb.connect(str(built_warehouse), read_only=True) as con:
         assert con.execute(
             "select count(*) from meta.dbt_node_state where unique_id = ?",
-            ["model.civic.dim_indicators"],
+            ["model.civic.fct_source_status"],
         ).fetchone() == (1,)
         assert con.execute(
             "select count(*) from information_schema.tables where table_name = 'faraway_bikes'"
