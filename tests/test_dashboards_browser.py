@@ -220,13 +220,15 @@ class Tab:
         across a short pause.
         """
         self.wait_for_requests()
-        for _ in range(2):
+        # idle, a pause, idle again (a pause after the last check would add nothing)
+        for pause in (600, 0):
             self.page.wait_for_function(
                 "() => document.documentElement.dataset.queries === 'idle'"
                 " && !document.body.innerText.includes('Loading')",
                 timeout=TIMEOUT_MS,
             )
-            self.page.wait_for_timeout(600)
+            if pause:
+                self.page.wait_for_timeout(pause)
 
     def check_clean(self, name: str) -> None:
         assert not self.foreign, f"{name}: requests to other hosts: {self.foreign}"
