@@ -133,7 +133,13 @@ def record_files(
             rows = None
         lines.append((table, name, size, modified, first, last, rows, load_id))
     if lines:
-        con.executemany("insert into meta.source_files values (?, ?, ?, ?, ?, ?, ?, ?)", lines)
+        # one statement over column lists: executemany costs a statement per file (517 files:
+        # 0.18 s, as much as the loader's other bookkeeping together)
+        con.execute(
+            "insert into meta.source_files select unnest($1), unnest($2), unnest($3), "
+            "unnest($4), unnest($5), unnest($6), unnest($7), unnest($8)",
+            [list(column) for column in zip(*lines, strict=True)],
+        )
 
 
 def forget_files(con, table: str) -> None:
