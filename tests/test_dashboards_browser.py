@@ -220,15 +220,16 @@ class Tab:
         across a short pause.
         """
         self.wait_for_requests()
-        # idle, a pause, idle again (a pause after the last check would add nothing)
-        for pause in (600, 0):
-            self.page.wait_for_function(
-                "() => document.documentElement.dataset.queries === 'idle'"
-                " && !document.body.innerText.includes('Loading')",
-                timeout=TIMEOUT_MS,
-            )
-            if pause:
-                self.page.wait_for_timeout(pause)
+        self._wait_idle()
+        self.page.wait_for_timeout(600)
+        self._wait_idle()
+
+    def _wait_idle(self) -> None:
+        self.page.wait_for_function(
+            "() => document.documentElement.dataset.queries === 'idle'"
+            " && !document.body.innerText.includes('Loading')",
+            timeout=TIMEOUT_MS,
+        )
 
     def check_clean(self, name: str) -> None:
         assert not self.foreign, f"{name}: requests to other hosts: {self.foreign}"
