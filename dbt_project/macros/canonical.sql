@@ -200,7 +200,11 @@
     the dataset's own settings (`extra`: dataset_indicators, coverage, offenses_file,
     spending_kind, estimate_rank) and the load columns.
 #}
-{% macro canonical_union(table) -%}
+{#
+    `rebuild` (optional): the name of a relation of raw_table, load_id, source_file; only the
+    rows of those load groups are read (incremental builds, macros/incremental_loads.sql).
+#}
+{% macro canonical_union(table, rebuild=none) -%}
     {%- set canonical = civic_canonical()[table] -%}
     {%- set selects = [] -%}
     {%- for item in civic_feeding(table) -%}
@@ -238,6 +242,14 @@
         _load_id,
         _loaded_at
     from {{ source('raw', meta.raw_table) }}
+    {%- if rebuild %}
+    where exists (
+        select 1 from {{ rebuild }}
+        where {{ rebuild }}.raw_table = {{ civic_literal(meta.raw_table) }}
+            and {{ rebuild }}.load_id = _load_id
+            and {{ rebuild }}.source_file = coalesce({{ '_source_file' if '_source_file' in item.columns else "''" }}, '')
+    )
+    {%- endif %}
             {%- endset -%}
             {%- do selects.append(sql) -%}
         {%- endfor -%}

@@ -146,7 +146,26 @@ def code_fingerprints(document: Mapping[str, Any]) -> dict[str, str]:
             if parent in sources
         ]
         fingerprints[unique_id] = _digest(node["checksum"], node["config"], used, mappings, project)
+    # An incremental model keeps rows built by earlier code (macros/incremental_loads.sql): its
+    # fingerprint covers every model upstream, so a change there rebuilds it in full.
+    nodes = document["nodes"]
+    for unique_id, node in nodes.items():
+        if unique_id in fingerprints and is_incremental(node):
+            upstream = sorted(_ancestors(nodes, unique_id) & fingerprints.keys())
+            fingerprints[unique_id] = _digest(
+                fingerprints[unique_id], [fingerprints[u] for u in upstream]
+            )
     return fingerprints
+
+
+def _ancestors(nodes: Mapping[str, Any], unique_id: str) -> set[str]:
+    found, frontier = set(), list(nodes[unique_id].get("depends_on", {}).get("nodes", []))
+    while frontier:
+        parent = frontier.pop()
+        if parent not in found:
+            found.add(parent)
+            frontier.extend(nodes.get(parent, {}).get("depends_on", {}).get("nodes", []))
+    return found
 
 
 def source_versions(con: duckdb.DuckDBPyConnection, document: Mapping[str, Any]) -> dict[str, str]:
@@ -225,6 +244,21 @@ def record_built(
     con.execute("commit")
 
 
+def is_incremental(node: Mapping[str, Any]) -> bool:
+    return node["resource_type"] == "model" and node["config"].get("materialized") == "incremental"
+
+
+def needs_full_refresh(document: Mapping[str, Any], code: Mapping[str, str], state) -> list[str]:
+    """Incremental models whose code (their own or upstream, see code_fingerprints) changed
+    since they were built, or that never built: the build then runs with `--full-refresh`,
+    as dbt advises, since the rows they keep may have been made by the old code."""
+    return sorted(
+        unique_id
+        for unique_id, node in document["nodes"].items()
+        if is_incremental(node) and state.get(unique_id, ("", ""))[0] != code.get(unique_id)
+    )
+
+
 # -- the dbt build -----------------------------------------------------------------------------
 
 
@@ -288,13 +322,21 @@ def civic_dbt_models(
     context: AssetExecutionContext, dbt: DbtCliResource, warehouse: DuckDBResource
 ):
     document = manifest()
+    code = code_fingerprints(document)
     with warehouse.get_connection() as con:  # closed before dbt opens the file
         inputs = inputs_fingerprints(document, source_versions(con, document))
-    code = code_fingerprints(document)
+        refresh = needs_full_refresh(document, code, built_state(con))
+    args = ["build", "--exclude-resource-type", "unit_test"]
+    if refresh:
+        context.log.info(
+            f"dbt build --full-refresh: the code of {', '.join(u.split('.')[-1] for u in refresh)}"
+            " or of a model upstream changed since they were built"
+        )
+        args.append("--full-refresh")
     # dbt's unit tests check the SQL, not the data: as dbt advises for production, runs leave
     # them out (about 4 s a run); the test suite runs them (tests/test_transform.py).
     invocation = dbt.cli(
-        ["build", "--exclude-resource-type", "unit_test"],
+        args,
         context=context,
         target_path=build_target(context.run.run_id),
     )

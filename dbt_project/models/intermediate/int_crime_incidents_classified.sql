@@ -10,11 +10,44 @@
 --   counts_as_homicide:  a criminal homicide counted in the homicide rate (same rule).
 -- area_id is null for an incident whose published area matches no area of the city: it is
 -- counted citywide only (docs block citywide_rule).
+-- Incremental by load group (macros/incremental_loads.sql): a build classifies only the
+-- staged rows of loads it has not built yet, under the same rules and area spellings (the
+-- context); a raw table with incident ids is rebuilt whole, as its ids are deduplicated
+-- across files.
 {%- set categories = civic_offense_categories() %}
-with incidents as (
+{%- set groups = "model_load_groups(ref('stg_crime_incidents'), 'incident_id')" %}
+{%- set context = "crime_classification_context()" %}
+{%- set hook_args = "'int_crime_incidents_classified', " ~ groups ~ ", " ~ context %}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    pre_hook="{{ incremental_load_groups_prune(" ~ hook_args ~ ") }}",
+    post_hook="{{ incremental_load_groups_record(" ~ hook_args ~ ") }}",
+) }}
+with
+{%- if is_incremental() %}
 
-    select * from {{ ref('stg_crime_incidents') }}
-    where excluded_by is null
+rebuild as materialized (
+
+    {{ incremental_load_groups_rebuild(
+        'int_crime_incidents_classified',
+        model_load_groups(ref('stg_crime_incidents'), 'incident_id'),
+        crime_classification_context()
+    ) }}
+
+),
+{%- endif %}
+
+incidents as (
+
+    select staged.* from {{ ref('stg_crime_incidents') }} as staged
+    {%- if is_incremental() %}
+    semi join rebuild
+        on rebuild.raw_table = staged.raw_table
+        and rebuild.load_id = staged._load_id
+        and rebuild.source_file = coalesce(staged._source_file, '')
+    {%- endif %}
+    where staged.excluded_by is null
 
 ),
 
@@ -25,7 +58,10 @@ one_row_per_incident as (
     select * from incidents
     where incident_id is not null
     qualify row_number() over (
-        partition by city, dataset, incident_id order by occurred_at, area_key
+        -- ties broken on every column kept, so a rebuild picks the same row
+        partition by city, dataset, incident_id
+        order by occurred_at, area_key, offense_type, offense_description, location_description,
+            is_arrest, is_domestic, _load_id, _source_file
     ) = 1
 
 ),
@@ -93,5 +129,8 @@ select
         ucr_offense = 'criminal homicide'
         and (dataset_indicators is null or list_contains(dataset_indicators, 'homicide_rate')),
         false
-    ) as counts_as_homicide
+    ) as counts_as_homicide,
+    raw_table,
+    _load_id,
+    _source_file
 from classified

@@ -1,9 +1,29 @@
 -- Every city's published crime records, one row per record as published (one per offence, or
 -- per victim where the file says so: incident_id then repeats), typed from the catalogs
 -- (macros/canonical.sql). Rows a catalog filter puts out of scope keep `excluded_by`.
-with unioned as (
+-- Incremental by load group (macros/incremental_loads.sql): a build reads and types only the
+-- rows of raw loads it has not built yet.
+{%- set groups = "raw_load_groups('crime_incidents')" %}
+{%- set hook_args = "'stg_crime_incidents', " ~ groups ~ ", \"'rows'\"" %}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    pre_hook="{{ incremental_load_groups_prune(" ~ hook_args ~ ") }}",
+    post_hook="{{ incremental_load_groups_record(" ~ hook_args ~ ") }}",
+) }}
+with
+{%- if is_incremental() %}
 
-    {{ canonical_union('crime_incidents') }}
+rebuild as materialized (
+
+    {{ incremental_load_groups_rebuild('stg_crime_incidents', raw_load_groups('crime_incidents'), "'rows'") }}
+
+),
+{%- endif %}
+
+unioned as (
+
+    {{ canonical_union('crime_incidents', rebuild='rebuild' if is_incremental() else none) }}
 
 ),
 
