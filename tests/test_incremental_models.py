@@ -52,9 +52,39 @@ def sql(warehouse: Path, *statements: str):
         return con.execute(statements[-1]).fetchall()
 
 
-def assert_equals_full_rebuild(warehouse: Path, tmp_path: Path) -> None:
-    """Build incrementally, keep the result, rebuild in full: the same rows, every model."""
+MARK = "KEPT, NOT REBUILT"
+
+
+def assert_equals_full_rebuild(warehouse: Path, tmp_path: Path, kept_table: str) -> None:
+    """Build incrementally, keep the result, rebuild in full: the same rows, every model.
+
+    A row of `kept_table`, a raw table the change left alone, is marked in the staged rows
+    first: the incremental build keeps it (still marked), the mark is undone for the
+    comparison."""
+    row = (
+        "rowid = (select min(rowid) from staging.stg_crime_incidents "
+        f"where raw_table = '{kept_table}')"
+    )
+    original = sql(
+        warehouse, f"select offense_description from staging.stg_crime_incidents where {row}"
+    )[0][0]
+    sql(
+        warehouse,
+        f"update staging.stg_crime_incidents set offense_description = '{MARK}' where {row}",
+        "select 1",
+    )
     dbt_run(warehouse, tmp_path)
+    assert sql(
+        warehouse,
+        f"select count(*) from staging.stg_crime_incidents where offense_description = '{MARK}'",
+    ) == [(1,)], "the incremental build rebuilt rows of an unchanged load"
+    with duckdb.connect(str(warehouse)) as con:  # (a rebuilt classification copied it)
+        for table in MODELS.values():
+            con.execute(
+                f"update {table} set offense_description = $original "
+                "where offense_description = $mark",
+                {"original": original, "mark": MARK},
+            )
     incremental = tmp_path / "incremental.duckdb"
     shutil.copy(warehouse, incremental)
     dbt_run(warehouse, tmp_path, "--full-refresh")
@@ -71,22 +101,6 @@ def assert_equals_full_rebuild(warehouse: Path, tmp_path: Path) -> None:
 
 
 def test_incremental_builds_keep_unchanged_loads_and_equal_a_full_rebuild(warehouse, tmp_path):
-    # Nothing changed: an incremental build keeps every row (a marked row stays marked).
-    marked = sql(
-        warehouse,
-        "update staging.stg_crime_incidents set offense_description = 'KEPT, NOT REBUILT' "
-        "where rowid = (select min(rowid) from staging.stg_crime_incidents "
-        "where raw_table = 'chicago_crimes')",
-        "select count(*) from staging.stg_crime_incidents",
-    )[0][0]
-    dbt_run(warehouse, tmp_path)
-    kept = sql(
-        warehouse,
-        "select count(*) filter (offense_description = 'KEPT, NOT REBUILT'), count(*) "
-        "from staging.stg_crime_incidents",
-    )[0]
-    assert kept == (1, marked)
-
     # Loads as the loader makes them: Chicago gets a new file (a month's rows under a new
     # load id) and loses part of an earlier load (rows replaced by a later load); in NYC's
     # shootings (incident ids deduplicated across files) one file's rows change load.
@@ -102,13 +116,7 @@ def test_incremental_builds_keep_unchanged_loads_and_equal_a_full_rebuild(wareho
         "using sample reservoir(300 rows) repeatable (3))",
         "select 1",
     )
-    assert_equals_full_rebuild(warehouse, tmp_path)
-    assert (
-        sql(warehouse, "select count(*) from raw.chicago_crimes where _load_id = 'test-new-load'")[
-            0
-        ][0]
-        == 2000
-    )
+    assert_equals_full_rebuild(warehouse, tmp_path, kept_table="dc_crimes_2022")
 
     # The classification changes (an offence rule dropped): every classified row is rebuilt.
     unmatched = (
@@ -122,7 +130,7 @@ def test_incremental_builds_keep_unchanged_loads_and_equal_a_full_rebuild(wareho
         "where city = 'chicago' and category is not null)",
         "select 1",
     )
-    assert_equals_full_rebuild(warehouse, tmp_path)
+    assert_equals_full_rebuild(warehouse, tmp_path, kept_table="dc_crimes_2022")
     assert sql(warehouse, unmatched)[0][0] > before  # the dropped rule's incidents
 
 
