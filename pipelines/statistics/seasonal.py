@@ -105,19 +105,22 @@ def seasonal_glm(
     days: np.ndarray,
     settings: SeasonalSettings,
     direction: int = 1,
+    fit_from: int = 0,
 ) -> dict[str, np.ndarray]:
     """Test every month of every series (rows of y) against its seasonal GLM baseline.
 
     months: calendar month 1..12 of each column; days: days in each month; direction +1
     tests a rise, -1 a fall. Returns arrays (n_series, n_periods): p, expected, variance,
     dispersion, df, trend (1 when the trend term was kept), inflation (NaN = not testable).
+    fit_from: the first column fitted (earlier ones are left NaN); the results are then those
+    of fit_from = 0 from column fit_from + residual_history on (incremental builds).
     """
     y = np.atleast_2d(np.asarray(y, dtype=float))
     s, periods = y.shape
     keys = ("p", "expected", "variance", "dispersion", "df", "trend")
     out = {k: np.full((s, periods), np.nan) for k in keys}
     index_all = np.arange(periods, dtype=float)
-    for t in range(periods):
+    for t in range(fit_from, periods):
         stop = t - settings.guard
         start = max(0, stop - 12 * settings.years)
         if stop - start < 12 * settings.min_years:
