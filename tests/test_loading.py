@@ -302,3 +302,58 @@ def test_a_bundled_load_does_not_import_the_network_stack():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_a_removed_bundled_file_takes_its_rows_with_it(con, tmp_path):
+    """A dated dataset's folder loses a file and gains none: the next load drops that
+    file's rows (it reads the other files again) instead of refusing an empty read."""
+    from pipelines.catalog import BundledFile, city_catalog
+    from pipelines.loader.plan import plan_bundled
+    from pipelines.quality.suites import raw_suite
+
+    folder = tmp_path / "crimes"
+    folder.mkdir()
+    source = SOURCES_DIR / "chicago" / "crimes_2022.parquet"
+    with duckdb.connect() as scratch:  # three months of the real 2022 file, one CSV each
+        for month in ("01", "02", "03"):
+            scratch.execute(
+                f"copy (select * from read_parquet('{source}') where substr(Date, 6, 2) = "
+                f"'{month}') to '{folder}/crimes_2022_{month}.csv' (header true)"
+            )
+    crimes = city_catalog("chicago").datasets["crimes"]
+    dataset = crimes.model_copy(
+        update={"bundled": BundledFile(path="crimes/crimes_*.csv", format="csv")}
+    )
+
+    def load() -> str:
+        connector = FileConnector(tmp_path, "crimes/crimes_*.csv", "csv")
+        extract = plan_bundled(con, connector, dataset, None)
+        load_raw_table(
+            con,
+            dataset.raw_table,
+            extract.rows(),
+            columns=dataset.columns,
+            months=extract.months,
+            merge_key=extract.merge_key,
+            watermark=extract.watermark,
+            source=connector.source_uri(),
+            suite=raw_suite(dataset),
+            numbers=dataset.numbers,
+            allow_shrink=True,  # a removed month is a shrink the operator allows
+        )
+        return extract.mode
+
+    def files_loaded() -> dict[str, int]:
+        return dict(
+            con.execute(
+                f"select _source_file, count(*) from raw.{dataset.raw_table} group by 1"
+            ).fetchall()
+        )
+
+    load()
+    before = files_loaded()
+    assert len(before) == 3
+    (folder / "crimes_2022_02.csv").unlink()
+    assert "1 file(s) removed" in load()
+    after = files_loaded()
+    assert after == {name: n for name, n in before.items() if "2022_02" not in name}

@@ -2,8 +2,9 @@
 
 `plan_bundled` reads the table's file index (`meta.source_files`) and the files on disk and
 decides (see `pipelines.sources` for the policy): nothing to read, every file (replace the
-table), or only the new and changed files (replace their rows), or the files covering the
-months asked for (replace those months). The Dagster resource `pipelines.sources.DataSources`
+table; also when files were only removed), or only the new and changed files (replace their
+rows and drop those of removed files), or the files covering the months asked for (replace
+those months). The Dagster resource `pipelines.sources.DataSources`
 and the benchmarks both call it.
 """
 
@@ -108,6 +109,12 @@ def plan_bundled(
         )
     if every_file:
         return Extract(connector, f"bundled, {selection.reason}", months=whole_range(dataset))
+    if not selection.read:  # files only removed: nothing to stage, so read the rest again
+        return Extract(
+            connector,
+            f"bundled, {len(selection.removed)} file(s) removed: every file",
+            months=whole_range(dataset),
+        )
     return Extract(
         connector,
         f"bundled, {selection.reason}",
